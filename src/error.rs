@@ -1,0 +1,141 @@
+//! Typed errors, each with the sops exit code it maps to (spec §11.5).
+//!
+//! Rule: no variant carries a secret. Messages name files, places (line:column or key
+//! paths) and what was expected; never a value, a data key or an identity. Rendering to
+//! the terminal happens in one place (`cli`), which adds the program name and a hint.
+
+use std::path::PathBuf;
+
+/// sops's exit codes (getsops/sops `cmd/sops/codes`), the ones sealant raises.
+pub mod code {
+    pub const GENERIC: i32 = 1;
+    pub const COULD_NOT_READ_INPUT: i32 = 2;
+    pub const COULD_NOT_WRITE_OUTPUT: i32 = 3;
+    pub const ERROR_DUMPING_TREE: i32 = 4;
+    pub const CONFLICTING_PARAMETERS: i32 = 8;
+    pub const ENCRYPTING_MAC: i32 = 21;
+    pub const ENCRYPTING_TREE: i32 = 23;
+    pub const DECRYPTING_TREE: i32 = 25;
+    pub const MAC_MISMATCH: i32 = 51;
+    pub const INVALID_TREE_PATH: i32 = 91;
+    pub const NEED_AT_LEAST_ONE_DOCUMENT: i32 = 92;
+    pub const NO_FILE_SPECIFIED: i32 = 100;
+    pub const COULD_NOT_RETRIEVE_KEY: i32 = 128;
+    pub const FILE_ALREADY_ENCRYPTED: i32 = 203;
+}
+
+/// A place in a file, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input could not be parsed. `what` says what was expected; it quotes no value.
+    #[error("{file}:{at}: {what}")]
+    Parse {
+        file: String,
+        at: Location,
+        what: String,
+    },
+    /// A structural problem with no single position (empty file, top level not a map).
+    #[error("{file}: {what}")]
+    Input { file: String, what: String, code: i32 },
+
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+        code: i32,
+    },
+
+    #[error("sops metadata not found")]
+    MetadataNotFound,
+    #[error("invalid sops metadata: {0}")]
+    Metadata(String),
+    #[error("the file is already encrypted (it has a sops metadata block)")]
+    AlreadyEncrypted,
+
+    /// A value could not be encrypted (e.g. an integer in the uint64 range, which sops
+    /// cannot represent). `at` is the key path.
+    #[error("cannot encrypt the value at {at}: {why}")]
+    Encrypt { at: String, why: String },
+    /// A value could not be decrypted: bad `ENC[...]` syntax, wrong AAD (moved or
+    /// swapped value), tampered ciphertext, unknown type.
+    #[error("cannot decrypt the value at {at}: {why}")]
+    Decrypt { at: String, why: String },
+
+    #[error("MAC mismatch: {0}")]
+    MacMismatch(String),
+
+    /// No identity could unwrap the data key. The message lists recipients and where
+    /// sealant looked for identities (file paths and variable names, never contents).
+    #[error("{0}")]
+    NoKey(String),
+
+    #[error("{0}")]
+    Recipient(String),
+
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Conflict(String),
+
+    #[error("invalid path {path:?}: {why}")]
+    TreePath { path: String, why: String },
+    #[error("{0}")]
+    NotFound(String),
+
+    #[error("cannot write {format}: {why}")]
+    Emit { format: &'static str, why: String },
+}
+
+impl Error {
+    /// The sops exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Parse { .. } => code::COULD_NOT_READ_INPUT,
+            Error::Input { code, .. } | Error::Io { code, .. } => *code,
+            Error::MetadataNotFound | Error::Metadata(_) => code::GENERIC,
+            Error::AlreadyEncrypted => code::FILE_ALREADY_ENCRYPTED,
+            Error::Encrypt { .. } => code::ENCRYPTING_TREE,
+            Error::Decrypt { .. } => code::DECRYPTING_TREE,
+            Error::MacMismatch(_) => code::MAC_MISMATCH,
+            Error::NoKey(_) => code::COULD_NOT_RETRIEVE_KEY,
+            Error::Recipient(_) | Error::Usage(_) | Error::NotFound(_) => code::GENERIC,
+            Error::Conflict(_) => code::CONFLICTING_PARAMETERS,
+            Error::TreePath { .. } => code::INVALID_TREE_PATH,
+            Error::Emit { .. } => code::ERROR_DUMPING_TREE,
+        }
+    }
+
+    /// A short hint printed under the message, where one helps.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::MacMismatch(_) => Some(
+                "the file was changed outside sops/sealant; --ignore-mac decrypts anyway",
+            ),
+            Error::MetadataNotFound => Some("the file is not encrypted; use `encrypt` first"),
+            Error::AlreadyEncrypted => Some("use `decrypt` or `edit` instead"),
+            _ => None,
+        }
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error, code: i32) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+            code,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
