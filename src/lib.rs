@@ -6,3 +6,4 @@
 pub mod error;
 pub mod tree;
 pub mod store;
+pub mod yaml_fmt;

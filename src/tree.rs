@@ -52,6 +52,20 @@ pub struct Span {
     /// True inside a flow collection (`{...}` / `[...]`), where a plain scalar cannot
     /// hold `,[]{}`.
     pub in_flow: bool,
+    /// What holds this leaf on its line: the key of a map entry or the `-` of a list
+    /// item. Decides the indentation of a block scalar written in its place.
+    pub holder: Holder,
+}
+
+/// The token that introduces a leaf in block YAML.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Holder {
+    #[default]
+    None,
+    /// A map entry whose key starts at byte `at`, column `col`.
+    Key { at: usize, col: usize },
+    /// A list item whose `-` is at byte `at`, column `col`.
+    Dash { at: usize, col: usize },
 }
 
 /// How a scalar was written in the source.

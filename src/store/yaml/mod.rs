@@ -1,0 +1,355 @@
+//! The YAML store: sops-compatible meaning, the user's own layout.
+//!
+//! Parsing is in `parse` (saphyr-parser events plus exact token extents and comment
+//! recovery from `lex`). This file decides what text replaces a leaf when it is
+//! encrypted or decrypted, and where the `sops:` block goes.
+//!
+//! Encrypted values keep the user's style: a `'quoted'` value becomes `'ENC[...]'`, a
+//! `|` block becomes a `|-` block holding the ENC string at the same indentation, a value
+//! in a flow collection is double-quoted (a plain `ENC[...]` would break `{a: 1}`).
+//! Decrypting renders each value in the style of its ENC token, falling back to what
+//! go-yaml (and so sops) would write. Files written by sops come back exactly as
+//! `sops decrypt` prints them; files written by sealant come back as the user wrote them.
+
+pub mod lex;
+mod parse;
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use super::{Edit, FoundMetadata, Parsed};
+use crate::error::{code, Error, Result};
+use crate::tree::{Document, Holder, Item, Node, Scalar, Span, Style};
+use crate::yaml_fmt::emit::emit_documents;
+use crate::yaml_fmt::render::{render_scalar, render_string_as, RenderCtx};
+
+/// What the YAML store remembers about a file's layout between parse and write.
+#[derive(Debug)]
+pub struct YamlLayout {
+    header_comments: HashMap<usize, Range<usize>>,
+    /// Indentation unit of the file (2, 4...), used for new blocks.
+    pub indent_unit: usize,
+    /// Where each document's content ends: the `sops:` block goes there.
+    content_ends: Vec<usize>,
+    /// Whether the file uses CRLF line breaks.
+    crlf: bool,
+    /// Whether the file uses aliases (sops expands them).
+    pub has_aliases: bool,
+}
+
+/// Parses YAML text into documents, metadata and layout.
+pub fn parse(text: &str, file: &str) -> Result<(Parsed, YamlLayout)> {
+    let p = parse::parse(text, file)?;
+    let mut docs = Vec::with_capacity(p.docs.len());
+    let mut metadata = None;
+    let mut ranges = Vec::new();
+    let mut content_ends = Vec::new();
+    for (i, d) in p.docs.into_iter().enumerate() {
+        let comments_only = !d.doc.items.is_empty()
+            && d.doc.items.iter().all(|i| matches!(i, Item::Comment(_)))
+            && d.sops_entry.is_none();
+        if comments_only && i == 0 {
+            return Err(Error::Input {
+                file: file.to_string(),
+                what: "the file holds only comments: a YAML document needs a mapping".into(),
+                code: code::COULD_NOT_READ_INPUT,
+            });
+        }
+        if let Some(range) = d.sops_entry {
+            ranges.push(metadata_cut(text, range));
+            if metadata.is_none() {
+                metadata = d.sops_value;
+            }
+        }
+        content_ends.push(d.content_end);
+        docs.push(d.doc);
+    }
+    let metadata = metadata.map(|tree| FoundMetadata { tree, ranges });
+    let crlf = text.find('\n').is_some_and(|i| i > 0 && text.as_bytes()[i - 1] == b'\r');
+    Ok((
+        Parsed { docs, metadata },
+        YamlLayout {
+            header_comments: p.header_comments,
+            indent_unit: p.indent_unit,
+            content_ends,
+            crlf,
+            has_aliases: p.has_aliases,
+        },
+    ))
+}
+
+/// The bytes to cut to remove a `sops:` entry: its whole lines, and, when the block
+/// ends the file without a final line break, the line break before it (which sealant
+/// added when it appended the block to a file that had none).
+fn metadata_cut(text: &str, range: Range<usize>) -> Range<usize> {
+    let no_final_break = range.end == text.len() && !text.ends_with('\n');
+    if no_final_break && range.start > 0 {
+        let mut start = range.start - 1;
+        if start > 0 && text.as_bytes()[start - 1] == b'\r' {
+            start -= 1;
+        }
+        start..range.end
+    } else {
+        range
+    }
+}
+
+impl YamlLayout {
+    fn newline(&self) -> &'static str {
+        if self.crlf {
+            "\r\n"
+        } else {
+            "\n"
+        }
+    }
+
+    /// Column for the content lines of a block scalar written in place of `span`, as
+    /// go-yaml indents it: under a `- `, two past the dash; under a key, the next
+    /// multiple of the indentation unit past the key's column.
+    fn block_indent(&self, span: &Span) -> usize {
+        let unit = self.indent_unit.max(1);
+        match span.holder {
+            Holder::Dash { col, .. } => col + 2,
+            Holder::Key { col, .. } => unit * ((col + unit) / unit),
+            Holder::None => span.line_indent + unit,
+        }
+    }
+
+    /// Edits that replace the value at `span` by `replacement`, keeping a comment on a
+    /// block scalar's header line in place.
+    fn replace(&self, text: &str, span: &Span, replacement: String, out: &mut Vec<Edit>) {
+        let Some(comment) = self.header_comments.get(&span.bytes.start) else {
+            out.push(Edit::new(span.bytes.clone(), replacement));
+            return;
+        };
+        let block = lex::block_scalar(text.as_bytes(), span.bytes.start, span.bytes.end);
+        // Split the new text at its first line break: header, then body.
+        let (head, body) = match replacement.find('\n') {
+            Some(i) => (
+                replacement[..i].trim_end_matches('\r').to_string(),
+                replacement[i + 1..].to_string(),
+            ),
+            None => (replacement, String::new()),
+        };
+        // A header comment only exists on block scalars; if the new text is not a
+        // block, it goes where the header was and the old body goes away.
+        out.push(Edit::new(span.bytes.start..block.header_end, head));
+        if block.content_start < span.bytes.end {
+            out.push(Edit::new(block.content_start..span.bytes.end, body));
+        }
+        debug_assert!(comment.start >= block.header_end);
+    }
+
+    /// Writes an `ENC[...]` string in place of a clear value.
+    pub fn encrypted_value(&self, text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>) {
+        let replacement = match span.style {
+            Style::SingleQuoted => format!("'{enc}'"),
+            Style::DoubleQuoted => format!("\"{enc}\""),
+            Style::Plain | Style::Raw if span.in_flow => format!("\"{enc}\""),
+            Style::Plain | Style::Raw => enc.to_string(),
+            Style::Literal { indent } | Style::Folded { indent } => {
+                let indicator = if matches!(span.style, Style::Literal { .. }) {
+                    '|'
+                } else {
+                    '>'
+                };
+                format!(
+                    "{indicator}-{}{:indent$}{enc}",
+                    self.newline(),
+                    "",
+                    indent = indent
+                )
+            }
+        };
+        self.replace(text, span, replacement, out);
+    }
+
+    /// Writes a clear value in place of its `ENC[...]` string.
+    pub fn clear_value(&self, text: &str, span: &Span, value: &Scalar, out: &mut Vec<Edit>) {
+        let rendered = self.render(span, value);
+        let rendered = if self.crlf {
+            rendered.replace('\n', "\r\n")
+        } else {
+            rendered
+        };
+        self.replace(text, span, rendered, out);
+    }
+
+    fn render(&self, span: &Span, value: &Scalar) -> String {
+        let ctx = RenderCtx {
+            indent: self.block_indent(span),
+            in_flow: span.in_flow,
+        };
+        let Scalar::Str(s) = value else {
+            return render_scalar(value, &ctx);
+        };
+        let styled = match span.style {
+            Style::Plain | Style::Raw => None,
+            Style::Literal { indent } | Style::Folded { indent } => {
+                let ctx = RenderCtx { indent, ..ctx };
+                render_string_as(s, span.style, &ctx)
+            }
+            Style::SingleQuoted | Style::DoubleQuoted => render_string_as(s, span.style, &ctx),
+        };
+        styled.unwrap_or_else(|| render_scalar(value, &ctx))
+    }
+
+    /// Replaces a comment's text (what follows `#`).
+    pub fn comment(&self, span: &Span, new_text: &str, out: &mut Vec<Edit>) {
+        out.push(Edit::new(span.bytes.clone(), new_text));
+    }
+
+    /// Turns a sops list-element comment (`- ENC[...,type:comment]`) back into a
+    /// comment line at the dash's place.
+    pub fn list_element_comment(&self, span: &Span, text: &str, out: &mut Vec<Edit>) {
+        let start = match span.holder {
+            Holder::Dash { at, .. } => at,
+            _ => span.bytes.start,
+        };
+        out.push(Edit::new(start..span.bytes.end, format!("#{text}")));
+    }
+
+    /// Edits that append the `sops:` block to every document.
+    pub fn insert_metadata(&self, text: &str, metadata: &Node) -> Vec<Edit> {
+        let doc = Document {
+            items: vec![Item::Entry {
+                key: "sops".into(),
+                value: metadata.clone(),
+            }],
+        };
+        let mut block = emit_documents(std::slice::from_ref(&doc), self.indent_unit);
+        if self.crlf {
+            block = block.replace('\n', "\r\n");
+        }
+        let nl = self.newline();
+        self.content_ends
+            .iter()
+            .map(|&at| {
+                let starts_line = at == 0 || text.as_bytes()[at - 1] == b'\n';
+                let insert = if starts_line {
+                    block.clone()
+                } else {
+                    // No line break before: add one, and leave none after, so that
+                    // cutting the block restores the text exactly.
+                    format!("{nl}{}", block.strip_suffix(nl).unwrap_or(&block))
+                };
+                Edit::new(at..at, insert)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::{Leaf, ListItem};
+
+    fn parse_ok(text: &str) -> (Parsed, YamlLayout) {
+        parse(text, "t.yaml").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn entry<'a>(doc: &'a Document, key: &str) -> &'a Node {
+        doc.get(key).unwrap_or_else(|| panic!("no key {key}"))
+    }
+
+    fn span_text<'a>(text: &'a str, node: &Node) -> &'a str {
+        match node {
+            Node::Scalar(Leaf {
+                span: Some(span), ..
+            }) => &text[span.bytes.clone()],
+            other => panic!("not a spanned scalar: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn spans_cover_exactly_the_value_tokens() {
+        let text = "a: 'x' # c1\nb: \"y\\n\" # c2\nc: plain text # c3\nd: |\n  line1\n  line2\n\ne: >-\n  folded\nf: &anc !!str tagged # c4\n";
+        let (parsed, _) = parse_ok(text);
+        let doc = &parsed.docs[0];
+        assert_eq!(span_text(text, entry(doc, "a")), "'x'");
+        assert_eq!(span_text(text, entry(doc, "b")), "\"y\\n\"");
+        assert_eq!(span_text(text, entry(doc, "c")), "plain text");
+        assert_eq!(span_text(text, entry(doc, "d")), "|\n  line1\n  line2");
+        assert_eq!(span_text(text, entry(doc, "e")), ">-\n  folded");
+        assert_eq!(span_text(text, entry(doc, "f")), "tagged");
+    }
+
+    #[test]
+    fn inline_comments_go_before_their_entry() {
+        let text = "# head\na: 1 # on a\nb: 2\n";
+        let (parsed, _) = parse_ok(text);
+        let items = &parsed.docs[0].items;
+        let shape: Vec<String> = items
+            .iter()
+            .map(|i| match i {
+                Item::Entry { key, .. } => format!("entry {key}"),
+                Item::Comment(c) => format!("comment{}", c.value),
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            ["comment head", "comment on a", "entry a", "entry b"]
+        );
+    }
+
+    #[test]
+    fn comments_land_in_the_block_they_are_indented_in() {
+        let text = "map:\n  # first\n  child: a\n  # last in map\n# top level\nlist:\n  # before item\n  - one\n";
+        let (parsed, _) = parse_ok(text);
+        let doc = &parsed.docs[0];
+        let Node::Map(map) = entry(doc, "map") else {
+            panic!()
+        };
+        let comments: Vec<_> = map
+            .iter()
+            .filter_map(|i| match i {
+                Item::Comment(c) => Some(c.value.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(comments, [" first", " last in map"]);
+        assert!(doc
+            .items
+            .iter()
+            .any(|i| matches!(i, Item::Comment(c) if c.value == " top level")));
+        let Node::List(list) = entry(doc, "list") else {
+            panic!()
+        };
+        assert!(matches!(&list[0], ListItem::Comment(c) if c.value == " before item"));
+    }
+
+    #[test]
+    fn sops_block_is_found_and_cut_in_every_document() {
+        let text = "a: 1\nsops:\n    version: 3.11.0\n---\nb: 2\nsops:\n    version: 3.11.0\n";
+        let (parsed, _) = parse_ok(text);
+        let meta = parsed.metadata.expect("metadata");
+        assert_eq!(meta.ranges.len(), 2);
+        let mut edits: Vec<_> = meta.ranges.iter().map(|r| Edit::new(r.clone(), "")).collect();
+        assert_eq!(super::super::apply_edits(text, &mut edits), "a: 1\n---\nb: 2\n");
+        assert!(parsed.docs[0].get("sops").is_none());
+    }
+
+    #[test]
+    fn bad_input_is_reported_with_a_place_and_code() {
+        let err = parse("a: 1\na: 2\n", "dup.yaml").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().starts_with("dup.yaml:2:1"), "{err}");
+        let err = parse("", "empty.yaml").unwrap_err();
+        assert_eq!(err.exit_code(), 92);
+        let err = parse("# only\n", "c.yaml").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let err = parse("- a\n", "l.yaml").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let err = parse("a: [1, 2\n", "u.yaml").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().starts_with("u.yaml:"), "{err}");
+    }
+
+    #[test]
+    fn errors_never_quote_the_input() {
+        let err = parse("key: \"hunter2\n", "s.yaml").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let err = parse("k: hunter2\nk: hunter2\n", "s.yaml").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+}

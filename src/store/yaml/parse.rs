@@ -1,0 +1,844 @@
+//! YAML text to [`Document`]s whose leaves carry exact byte spans.
+//!
+//! Three steps:
+//! 1. saphyr-parser validates the text and yields events; each scalar's exact token
+//!    extent is re-lexed (see `lex`).
+//! 2. Comments are recovered from the text between scalar tokens.
+//! 3. Events and comments are merged in source order into the tree. Comments are placed
+//!    the way sops (go-yaml v3) files them, because the place decides a comment's AAD:
+//!    a comment on the line of a value goes *before* that entry; an own-line comment goes
+//!    into the innermost open block whose indentation is at most the comment's column;
+//!    a comment between `key:` and a nested block opens that block.
+
+use std::collections::{HashMap, HashSet};
+
+use saphyr_parser::{Event, Parser, ScalarStyle};
+
+use super::lex::{self, CharToByte, Lines, RawComment};
+use crate::error::{code, Error, Result};
+use crate::tree::{Document, Holder, Item, Leaf, ListItem, Node, Scalar, Span, Style};
+use crate::yaml_fmt::resolve::{resolve, ResolveError, Resolved};
+
+/// One parsed YAML document plus where its content ends (for metadata insertion).
+#[derive(Debug)]
+pub struct ParsedDoc {
+    pub doc: Document,
+    /// Byte range of the top-level `sops` entry, if present (whole lines).
+    pub sops_entry: Option<std::ops::Range<usize>>,
+    /// The `sops` value, if present.
+    pub sops_value: Option<Node>,
+    /// Where a document's content ends: the start of the next document's `---` line (or
+    /// `...` line), or the end of the text.
+    pub content_end: usize,
+}
+
+/// Everything the YAML store needs from a parse.
+#[derive(Debug)]
+pub struct ParsedYaml {
+    pub docs: Vec<ParsedDoc>,
+    /// Block scalars with a comment on their header line: the scalar's span start mapped
+    /// to the comment's byte range, so an edit can leave the comment in place.
+    pub header_comments: HashMap<usize, std::ops::Range<usize>>,
+    /// Indentation unit seen in the file (2 or 4...), for writing new blocks.
+    pub indent_unit: usize,
+    /// True if the file uses aliases (which sops expands).
+    pub has_aliases: bool,
+}
+
+enum Frame {
+    Map {
+        items: Vec<Item>,
+        keys: HashSet<String>,
+        pending_key: Option<PendingKey>,
+        indent: usize,
+        in_flow: bool,
+        anchor: usize,
+        /// Comments that trail `key:` on its own line; they go before the entry.
+        before_entry: Vec<Leaf<String>>,
+    },
+    List {
+        items: Vec<ListItem>,
+        indent: usize,
+        in_flow: bool,
+        anchor: usize,
+    },
+}
+
+struct PendingKey {
+    key: String,
+    line_start: usize,
+    start: usize,
+}
+
+impl Frame {
+    fn indent(&self) -> usize {
+        match self {
+            Frame::Map { indent, .. } | Frame::List { indent, .. } => *indent,
+        }
+    }
+    fn in_flow(&self) -> bool {
+        match self {
+            Frame::Map { in_flow, .. } | Frame::List { in_flow, .. } => *in_flow,
+        }
+    }
+    fn push_comment(&mut self, comment: Leaf<String>) {
+        match self {
+            Frame::Map { items, .. } => items.push(Item::Comment(comment)),
+            Frame::List { items, .. } => items.push(ListItem::Comment(comment)),
+        }
+    }
+}
+
+/// A comment waiting for its container.
+struct Waiting {
+    leaf: Leaf<String>,
+    /// Depth of the frame that should receive it when it is on top again.
+    depth: usize,
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    file: &'a str,
+    lines: Lines,
+    stack: Vec<Frame>,
+    /// Own-line comments seen before the container they open (a document's first
+    /// comments, or those between `key:` and its nested block).
+    for_next_frame: Vec<Leaf<String>>,
+    /// Dedented comments waiting for an outer frame to be on top again.
+    waiting: Vec<Waiting>,
+    anchors: HashMap<usize, Node>,
+    /// Line index where the top frame's last item ended, to spot trailing comments.
+    last_item_line: Option<(usize, usize)>,
+    /// End of the last scalar or alias token: where a block collection really ends.
+    last_token_end: usize,
+    docs: Vec<ParsedDoc>,
+    doc_root: Option<Document>,
+    sops_entry: Option<std::ops::Range<usize>>,
+    sops_value: Option<Node>,
+    indent_unit: Option<usize>,
+    has_aliases: bool,
+}
+
+/// Parses YAML text. `file` names the input in error messages.
+pub fn parse(text: &str, file: &str) -> Result<ParsedYaml> {
+    let bytes = text.as_bytes();
+    let mut to_byte = CharToByte::new(text);
+    let lines = Lines::new(text);
+
+    // Step 1: events with exact token extents.
+    let mut events = Vec::new();
+    let mut tokens: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut header_comments = HashMap::new();
+    let mut extra_comments = Vec::new();
+    for result in Parser::new_from_str(text) {
+        let (event, span) = result.map_err(|e| {
+            let at = to_byte.byte(e.marker().index());
+            Error::Parse {
+                file: file.to_string(),
+                at: lines.location(text, at),
+                what: sanitize_scan_error(e.info()),
+            }
+        })?;
+        let start = to_byte.byte(span.start.index());
+        let end = to_byte.byte(span.end.index()).max(start);
+        let ev = match event {
+            Event::Scalar(value, style, anchor, tag) => {
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let token_start = lex::skip_properties(bytes, start).min(end.max(start));
+                let (range, style) = scalar_extent(text, style, token_start, end, file, &lines)?;
+                if let Style::Literal { .. } | Style::Folded { .. } = style {
+                    let block = lex::block_scalar(bytes, range.start, end);
+                    if let Some(comment) = block.header_comment {
+                        header_comments.insert(range.start, comment.clone());
+                        extra_comments.push(RawComment {
+                            hash: comment.start,
+                            end: comment.end,
+                            trailing: true,
+                        });
+                    }
+                }
+                tokens.push(range.clone());
+                Ev::Scalar {
+                    value: value.into_owned(),
+                    style,
+                    anchor,
+                    tag,
+                    range,
+                }
+            }
+            Event::Alias(id) => {
+                tokens.push(start..end);
+                Ev::Alias { id, at: start }
+            }
+            Event::MappingStart(anchor, _) => Ev::MapStart {
+                anchor,
+                at: start,
+                flow: bytes.get(start) == Some(&b'{'),
+            },
+            Event::SequenceStart(anchor, _) => Ev::ListStart {
+                anchor,
+                at: start,
+                flow: bytes.get(start) == Some(&b'['),
+            },
+            Event::MappingEnd | Event::SequenceEnd => Ev::End { at: start },
+            Event::DocumentStart(_) => Ev::DocStart { at: start },
+            Event::DocumentEnd => Ev::DocEnd { at: start },
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
+        };
+        events.push(ev);
+    }
+
+    // Step 2: comments between tokens.
+    let mut comments = Vec::new();
+    let mut from = 0;
+    for token in &tokens {
+        if token.start > from {
+            lex::comments_in_gap(bytes, from, token.start, &mut comments);
+        }
+        from = from.max(token.end);
+    }
+    lex::comments_in_gap(bytes, from, bytes.len(), &mut comments);
+    comments.extend(extra_comments);
+    comments.sort_by_key(|c| c.hash);
+
+    // Step 3: merge into trees.
+    let mut builder = Builder {
+        text,
+        file,
+        lines,
+        stack: Vec::new(),
+        for_next_frame: Vec::new(),
+        waiting: Vec::new(),
+        anchors: HashMap::new(),
+        last_item_line: None,
+        last_token_end: 0,
+        docs: Vec::new(),
+        doc_root: None,
+        sops_entry: None,
+        sops_value: None,
+        indent_unit: None,
+        has_aliases: false,
+    };
+    let mut comments = comments.into_iter().peekable();
+    for ev in events {
+        let at = ev.position();
+        while let Some(c) = comments.next_if(|c| c.hash < at) {
+            builder.comment(c);
+        }
+        builder.event(ev)?;
+    }
+    for c in comments {
+        builder.comment(c);
+    }
+    builder.finish_doc(text.len());
+    if builder.docs.is_empty() {
+        return Err(Error::Input {
+            file: file.to_string(),
+            what: "the file is empty: a YAML file needs at least one document".into(),
+            code: code::NEED_AT_LEAST_ONE_DOCUMENT,
+        });
+    }
+    Ok(ParsedYaml {
+        docs: builder.docs,
+        header_comments,
+        indent_unit: builder.indent_unit.unwrap_or(4),
+        has_aliases: builder.has_aliases,
+    })
+}
+
+/// saphyr's messages describe the problem; keep them, but make sure no quoted source
+/// text (which could be a secret) slips through.
+fn sanitize_scan_error(info: &str) -> String {
+    let cut = info.find(['\'', '"', '`']).unwrap_or(info.len());
+    let msg = info[..cut].trim_end_matches([' ', ':']).trim();
+    if msg.is_empty() {
+        "invalid YAML".into()
+    } else {
+        format!("invalid YAML: {msg}")
+    }
+}
+
+fn scalar_extent(
+    text: &str,
+    style: ScalarStyle,
+    start: usize,
+    end: usize,
+    file: &str,
+    lines: &Lines,
+) -> Result<(std::ops::Range<usize>, Style)> {
+    let bytes = text.as_bytes();
+    let unterminated = || Error::Parse {
+        file: file.to_string(),
+        at: lines.location(text, start),
+        what: "unterminated quoted scalar".into(),
+    };
+    Ok(match style {
+        ScalarStyle::Plain => (start..end, Style::Plain),
+        ScalarStyle::SingleQuoted => {
+            let e = lex::single_quoted_end(bytes, start).ok_or_else(unterminated)?;
+            (start..e, Style::SingleQuoted)
+        }
+        ScalarStyle::DoubleQuoted => {
+            let e = lex::double_quoted_end(bytes, start).ok_or_else(unterminated)?;
+            (start..e, Style::DoubleQuoted)
+        }
+        ScalarStyle::Literal | ScalarStyle::Folded => {
+            let start = if matches!(bytes.get(start), Some(b'|' | b'>')) {
+                start
+            } else {
+                lex::block_indicator_before(bytes, start).ok_or_else(|| Error::Parse {
+                    file: file.to_string(),
+                    at: lines.location(text, start),
+                    what: "block scalar without a header".into(),
+                })?
+            };
+            let block = lex::block_scalar(bytes, start, end);
+            let st = if matches!(style, ScalarStyle::Literal) {
+                Style::Literal {
+                    indent: block.indent,
+                }
+            } else {
+                Style::Folded {
+                    indent: block.indent,
+                }
+            };
+            (start..block.end, st)
+        }
+    })
+}
+
+enum Ev {
+    Scalar {
+        value: String,
+        style: Style,
+        anchor: usize,
+        tag: Option<String>,
+        range: std::ops::Range<usize>,
+    },
+    Alias {
+        id: usize,
+        at: usize,
+    },
+    MapStart {
+        anchor: usize,
+        at: usize,
+        flow: bool,
+    },
+    ListStart {
+        anchor: usize,
+        at: usize,
+        flow: bool,
+    },
+    End {
+        at: usize,
+    },
+    DocStart {
+        at: usize,
+    },
+    DocEnd {
+        at: usize,
+    },
+}
+
+impl Ev {
+    fn position(&self) -> usize {
+        match self {
+            Ev::Scalar { range, .. } => range.start,
+            Ev::Alias { at, .. }
+            | Ev::MapStart { at, .. }
+            | Ev::ListStart { at, .. }
+            | Ev::End { at }
+            | Ev::DocStart { at }
+            | Ev::DocEnd { at } => *at,
+        }
+    }
+}
+
+impl Builder<'_> {
+    fn err(&self, at: usize, what: impl Into<String>) -> Error {
+        Error::Parse {
+            file: self.file.to_string(),
+            at: self.lines.location(self.text, at),
+            what: what.into(),
+        }
+    }
+
+    fn column(&self, at: usize) -> usize {
+        let start = lex::line_start_of(self.text.as_bytes(), at);
+        self.text[start..at].chars().count()
+    }
+
+    fn event(&mut self, ev: Ev) -> Result<()> {
+        match ev {
+            Ev::DocStart { .. } => {
+                self.doc_root = None;
+                self.sops_entry = None;
+                self.sops_value = None;
+            }
+            Ev::DocEnd { at } => {
+                let end = self.document_content_end(at);
+                self.finish_doc(end);
+            }
+            Ev::MapStart { anchor, at, flow } => {
+                self.note_indent(at, flow);
+                if let Some(Frame::Map {
+                    pending_key: None, ..
+                }) = self.stack.last()
+                {
+                    return Err(Error::Input {
+                        file: self.file.to_string(),
+                        what: format!(
+                            "{}: a mapping used as a key; sops needs string keys",
+                            self.lines.location(self.text, at)
+                        ),
+                        code: code::ENCRYPTING_TREE,
+                    });
+                }
+                self.open_frame(Frame::Map {
+                    items: Vec::new(),
+                    keys: HashSet::new(),
+                    pending_key: None,
+                    indent: self.column(at),
+                    in_flow: flow || self.stack.last().is_some_and(Frame::in_flow),
+                    anchor,
+                    before_entry: Vec::new(),
+                });
+            }
+            Ev::ListStart { anchor, at, flow } => {
+                self.note_indent(at, flow);
+                if let Some(Frame::Map {
+                    pending_key: None, ..
+                }) = self.stack.last()
+                {
+                    return Err(Error::Input {
+                        file: self.file.to_string(),
+                        what: format!(
+                            "{}: a sequence used as a key; sops needs string keys",
+                            self.lines.location(self.text, at)
+                        ),
+                        code: code::ENCRYPTING_TREE,
+                    });
+                }
+                self.open_frame(Frame::List {
+                    items: Vec::new(),
+                    indent: self.column(at),
+                    in_flow: flow || self.stack.last().is_some_and(Frame::in_flow),
+                    anchor,
+                });
+            }
+            Ev::End { at } => {
+                if self.stack.len() == 1 {
+                    // The document's top level closes: dedented comments land here.
+                    let waiting: Vec<_> = self.waiting.drain(..).collect();
+                    if let Some(top) = self.stack.last_mut() {
+                        for w in waiting {
+                            top.push_comment(w.leaf);
+                        }
+                    }
+                }
+                let flow = self.stack.last().is_some_and(Frame::in_flow);
+                let frame = self.stack.pop().expect("parser balances collections");
+                let (node, anchor) = match frame {
+                    Frame::Map {
+                        mut items,
+                        before_entry,
+                        anchor,
+                        ..
+                    } => {
+                        items.extend(before_entry.into_iter().map(Item::Comment));
+                        (Node::Map(items), anchor)
+                    }
+                    Frame::List { items, anchor, .. } => (Node::List(items), anchor),
+                };
+                if anchor != 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                let last = if flow { at } else { self.last_token_end.saturating_sub(1) };
+                let line = self.lines.line_index(last);
+                self.attach(node, None, line)?;
+                self.flush_waiting();
+            }
+            Ev::Alias { id, at } => {
+                self.has_aliases = true;
+                let node = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| self.err(at, "alias to an unknown anchor"))?;
+                let node = strip_spans(node);
+                let line = self.lines.line_index(at);
+                self.last_token_end = at + 1;
+                self.attach(node, Some(at), line)?;
+            }
+            Ev::Scalar {
+                value,
+                style,
+                anchor,
+                tag,
+                range,
+            } => {
+                let expecting_key = matches!(
+                    self.stack.last(),
+                    Some(Frame::Map {
+                        pending_key: None,
+                        ..
+                    })
+                );
+                if expecting_key {
+                    self.flush_waiting();
+                    self.last_token_end = range.end;
+                    if style == Style::Plain && value != "<<" {
+                        match resolve(&value, true, tag.as_deref()) {
+                            Ok(Resolved::Value(Scalar::Str(_))) => {}
+                            _ => {
+                                return Err(Error::Input {
+                                    file: self.file.to_string(),
+                                    what: format!(
+                                        "{}: a key that is not a string (sops needs string keys)",
+                                        self.lines.location(self.text, range.start)
+                                    ),
+                                    code: code::ENCRYPTING_TREE,
+                                })
+                            }
+                        }
+                    }
+                    let line_start = lex::line_start_of(self.text.as_bytes(), range.start);
+                    let dup = match self.stack.last_mut() {
+                        Some(Frame::Map {
+                            keys, pending_key, ..
+                        }) => {
+                            let fresh = keys.insert(value.clone());
+                            *pending_key = Some(PendingKey {
+                                key: value,
+                                line_start,
+                                start: range.start,
+                            });
+                            !fresh
+                        }
+                        _ => false,
+                    };
+                    if dup {
+                        return Err(self.err(range.start, "duplicate key in a mapping"));
+                    }
+                    return Ok(());
+                }
+                self.last_token_end = range.end;
+                let in_flow = self.stack.last().is_some_and(Frame::in_flow);
+                let line_indent = lex::parent_column(self.text.as_bytes(), range.start);
+                let holder = self.holder_of(range.start, in_flow);
+                let span = Span {
+                    bytes: range.clone(),
+                    style,
+                    line_indent,
+                    in_flow,
+                    holder,
+                };
+                let node = match resolve(&value, style == Style::Plain, tag.as_deref()) {
+                    Ok(Resolved::Null) => Node::Null(Some(span)),
+                    Ok(Resolved::Value(v)) => Node::Scalar(Leaf {
+                        value: v,
+                        span: Some(span),
+                    }),
+                    Err(ResolveError::Uint64) => {
+                        return Err(Error::Input {
+                            file: self.file.to_string(),
+                            what: format!(
+                                "{}: an integer in the uint64 range, which sops cannot encrypt",
+                                self.lines.location(self.text, range.start)
+                            ),
+                            code: code::ENCRYPTING_TREE,
+                        })
+                    }
+                };
+                if anchor != 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                let line = self.lines.line_index(range.end.saturating_sub(1).max(range.start));
+                self.attach(node, Some(range.start), line)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The key or `-` that introduces a value starting at `at`.
+    fn holder_of(&self, at: usize, in_flow: bool) -> Holder {
+        if in_flow {
+            return Holder::None;
+        }
+        match self.stack.last() {
+            Some(Frame::Map {
+                pending_key: Some(key),
+                ..
+            }) => Holder::Key {
+                at: key.start,
+                col: self.column(key.start),
+            },
+            Some(Frame::List { .. }) => {
+                // The `-` is the last non-space before the value on its line.
+                let bytes = self.text.as_bytes();
+                let line_start = lex::line_start_of(bytes, at);
+                match bytes[line_start..at].iter().rposition(|&b| b == b'-') {
+                    Some(i) => Holder::Dash {
+                        at: line_start + i,
+                        col: self.column(line_start + i),
+                    },
+                    None => Holder::None,
+                }
+            }
+            _ => Holder::None,
+        }
+    }
+
+    /// Remembers the first nested block indentation, the unit for new blocks.
+    fn note_indent(&mut self, at: usize, flow: bool) {
+        if self.indent_unit.is_none() && !flow && !self.stack.is_empty() {
+            let parent = self.stack.last().map_or(0, Frame::indent);
+            let col = self.column(at);
+            if col > parent {
+                self.indent_unit = Some(col - parent);
+            }
+        }
+    }
+
+    fn open_frame(&mut self, mut frame: Frame) {
+        for c in self.for_next_frame.drain(..) {
+            frame.push_comment(c);
+        }
+        if self.stack.is_empty() {
+            self.doc_root = None;
+        }
+        self.stack.push(frame);
+        self.last_item_line = None;
+    }
+
+    /// Adds a finished node to the top frame (or makes it the document root).
+    fn attach(&mut self, node: Node, start: Option<usize>, end_line: usize) -> Result<()> {
+        let depth = self.stack.len();
+        let Some(top) = self.stack.last_mut() else {
+            return match node {
+                Node::Map(items) => {
+                    self.doc_root = Some(Document { items });
+                    Ok(())
+                }
+                Node::Null(_) => {
+                    self.doc_root = Some(Document::default());
+                    Ok(())
+                }
+                _ => Err(Error::Input {
+                    file: self.file.to_string(),
+                    what: format!(
+                        "{}: the top level of a YAML document must be a mapping",
+                        self.lines.location(self.text, start.unwrap_or(0))
+                    ),
+                    code: code::COULD_NOT_READ_INPUT,
+                }),
+            };
+        };
+        match top {
+            Frame::Map {
+                items,
+                pending_key,
+                before_entry,
+                ..
+            } => {
+                let key = pending_key.take().expect("a value follows its key");
+                // Comments between `key:` and a scalar value go before the entry.
+                let leftovers: Vec<_> = self.for_next_frame.drain(..).collect();
+                items.extend(before_entry.drain(..).map(Item::Comment));
+                items.extend(leftovers.into_iter().map(Item::Comment));
+                if depth == 1 && key.key == "sops" {
+                    let end = line_end_after(self.text.as_bytes(), end_line, &self.lines);
+                    self.sops_entry = Some(key.line_start..end);
+                    self.sops_value = Some(node);
+                } else {
+                    items.push(Item::Entry {
+                        key: key.key,
+                        value: node,
+                    });
+                }
+            }
+            Frame::List { items, .. } => {
+                items.extend(self.for_next_frame.drain(..).map(ListItem::Comment));
+                items.push(ListItem::Node(node));
+            }
+        }
+        self.last_item_line = Some((depth, end_line));
+        Ok(())
+    }
+
+    fn comment(&mut self, raw: RawComment) {
+        let leaf = Leaf {
+            value: self.text[raw.hash + 1..raw.end].to_string(),
+            span: Some(Span {
+                bytes: raw.hash + 1..raw.end,
+                style: Style::Raw,
+                line_indent: lex::parent_column(self.text.as_bytes(), raw.hash),
+                in_flow: self.stack.last().is_some_and(Frame::in_flow),
+                holder: Holder::None,
+            }),
+        };
+        let line = self.lines.line_index(raw.hash);
+        let column = self.column(raw.hash);
+        let depth = self.stack.len();
+        let Some(top) = self.stack.last_mut() else {
+            self.for_next_frame.push(leaf);
+            return;
+        };
+        // A comment on the line of the last value trails that entry: sops files it
+        // just before the entry.
+        if raw.trailing {
+            if let Frame::Map {
+                pending_key: Some(key),
+                before_entry,
+                ..
+            } = top
+            {
+                if self.lines.line_index(key.line_start) == line {
+                    before_entry.push(leaf);
+                    return;
+                }
+            }
+            if self.last_item_line == Some((depth, line)) {
+                match top {
+                    Frame::Map { items, .. } => {
+                        let at = items.len().saturating_sub(1);
+                        items.insert(at, Item::Comment(leaf));
+                    }
+                    Frame::List { items, .. } => {
+                        let at = items.len().saturating_sub(1);
+                        items.insert(at, ListItem::Comment(leaf));
+                    }
+                }
+                return;
+            }
+        }
+        if let Frame::Map {
+            pending_key: Some(_),
+            ..
+        } = top
+        {
+            // Between `key:` and its value: the comment opens the nested block.
+            self.for_next_frame.push(leaf);
+            return;
+        }
+        if !top.in_flow() && column < top.indent() {
+            // Dedented: it belongs to the innermost enclosing block at or left of it.
+            let target = self
+                .stack
+                .iter()
+                .rposition(|f| f.indent() <= column)
+                .map_or(1, |i| i + 1);
+            self.waiting.push(Waiting {
+                leaf,
+                depth: target,
+            });
+            return;
+        }
+        top.push_comment(leaf);
+    }
+
+    /// Delivers dedented comments once their frame is on top, or when the top frame
+    /// gets another item (then they were not dedented after all).
+    fn flush_waiting(&mut self) {
+        let depth = self.stack.len();
+        if self.waiting.is_empty() {
+            return;
+        }
+        let Some(top) = self.stack.last_mut() else {
+            return;
+        };
+        let mut keep = Vec::new();
+        for w in self.waiting.drain(..) {
+            if w.depth >= depth {
+                top.push_comment(w.leaf);
+            } else {
+                keep.push(w);
+            }
+        }
+        self.waiting = keep;
+    }
+
+    /// The start of the line holding `at` if that line is a `---`/`...` marker line,
+    /// else `at` itself.
+    fn document_content_end(&self, at: usize) -> usize {
+        let start = lex::line_start_of(self.text.as_bytes(), at);
+        let line = &self.text[start..];
+        if line.starts_with("---") || line.starts_with("...") {
+            start
+        } else {
+            at
+        }
+    }
+
+    fn finish_doc(&mut self, content_end: usize) {
+        // Comments still waiting belong to the document's top level.
+        if let Some(top) = self.stack.first_mut() {
+            for w in self.waiting.drain(..) {
+                top.push_comment(w.leaf);
+            }
+        }
+        let Some(mut doc) = self.doc_root.take() else {
+            if !self.stack.is_empty() {
+                return;
+            }
+            if self.for_next_frame.is_empty() {
+                return;
+            }
+            // Only comments: sops refuses this ("EOF"); keep them so the caller can.
+            let items = self.for_next_frame.drain(..).map(Item::Comment).collect();
+            self.docs.push(ParsedDoc {
+                doc: Document { items },
+                sops_entry: None,
+                sops_value: None,
+                content_end,
+            });
+            return;
+        };
+        doc.items
+            .extend(self.for_next_frame.drain(..).map(Item::Comment));
+        self.docs.push(ParsedDoc {
+            doc,
+            sops_entry: self.sops_entry.take(),
+            sops_value: self.sops_value.take(),
+            content_end,
+        });
+    }
+}
+
+/// The byte offset just past the line break that ends line `line` (or the text end).
+fn line_end_after(bytes: &[u8], line: usize, lines: &Lines) -> usize {
+    let start = lines.line_start(line);
+    match bytes[start..].iter().position(|&b| b == b'\n') {
+        Some(i) => start + i + 1,
+        None => bytes.len(),
+    }
+}
+
+/// An alias copy is not at the anchor's place in the text: it must never be spliced.
+fn strip_spans(node: Node) -> Node {
+    match node {
+        Node::Map(items) => Node::Map(
+            items
+                .into_iter()
+                .map(|i| match i {
+                    Item::Entry { key, value } => Item::Entry {
+                        key,
+                        value: strip_spans(value),
+                    },
+                    Item::Comment(c) => Item::Comment(Leaf::new(c.value)),
+                })
+                .collect(),
+        ),
+        Node::List(items) => Node::List(
+            items
+                .into_iter()
+                .map(|i| match i {
+                    ListItem::Node(n) => ListItem::Node(strip_spans(n)),
+                    ListItem::Comment(c) => ListItem::Comment(Leaf::new(c.value)),
+                })
+                .collect(),
+        ),
+        Node::Scalar(leaf) => Node::Scalar(Leaf::new(leaf.value)),
+        Node::Null(_) => Node::Null(None),
+    }
+}
