@@ -7,3 +7,7 @@ pub mod error;
 pub mod tree;
 pub mod store;
 pub mod yaml_fmt;
+pub mod engine;
+pub mod metadata;
+pub mod pipeline;
+pub mod treepath;

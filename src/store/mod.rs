@@ -14,11 +14,195 @@
 //!
 //! Splicing ([`apply_edits`]) is shared: a store only says *what* to put *where*.
 
+pub mod json;
 pub mod yaml;
 
 use std::ops::Range;
+use std::path::Path;
 
-use crate::tree::{Document, Node};
+use crate::engine::Splice;
+use crate::error::{Error, Result};
+use crate::tree::{Document, Node, Scalar, Span};
+
+/// A file format sealant reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Yaml,
+    Json,
+}
+
+impl Format {
+    /// The format named by `--input-type` / `--output-type`.
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name {
+            "yaml" => Some(Format::Yaml),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    /// The format sops infers from a file name (case-sensitive extension).
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("yaml" | "yml") => Some(Format::Yaml),
+            Some("json") => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Yaml => "yaml",
+            Format::Json => "json",
+        }
+    }
+}
+
+/// What a store remembers about the layout of the text it parsed.
+#[derive(Debug)]
+pub enum Layout {
+    Yaml(yaml::YamlLayout),
+    Json,
+}
+
+/// Parses `text` in `format`. `file` names the input in messages.
+pub fn parse(format: Format, text: &str, file: &str) -> Result<(Parsed, Layout)> {
+    match format {
+        Format::Yaml => yaml::parse(text, file).map(|(p, l)| (p, Layout::Yaml(l))),
+        Format::Json => json::parse(text, file).map(|p| (p, Layout::Json)),
+    }
+}
+
+/// Writes documents from scratch, in the layout sops writes (format conversion).
+pub fn emit(format: Format, docs: &[Document], metadata: Option<&Node>) -> Result<String> {
+    match format {
+        Format::Yaml => {
+            let mut docs = docs.to_vec();
+            if let Some(meta) = metadata {
+                for doc in &mut docs {
+                    doc.items.push(crate::tree::Item::Entry {
+                        key: "sops".into(),
+                        value: meta.clone(),
+                    });
+                }
+            }
+            Ok(crate::yaml_fmt::emit::emit_documents(&docs, 4))
+        }
+        Format::Json => {
+            let doc = docs.first().cloned().unwrap_or_default();
+            if docs.len() > 1 {
+                return Err(Error::Emit {
+                    format: "json",
+                    why: "the input has several documents; JSON holds one".into(),
+                });
+            }
+            json::emit(&doc, metadata, json::Indent::Tab)
+        }
+    }
+}
+
+/// Writes one value (for `--extract`): a string as its raw text, anything else in the
+/// output format.
+pub fn emit_value(format: Format, node: &Node) -> Result<String> {
+    if let Node::Scalar(leaf) = node {
+        if let Scalar::Str(s) = &leaf.value {
+            return Ok(s.clone());
+        }
+    }
+    match format {
+        Format::Yaml => Ok(crate::yaml_fmt::emit::emit_node(node, 4)),
+        Format::Json => json::emit_node(node, json::Indent::Tab),
+    }
+}
+
+/// Turns the walk's changes into text edits, in the store's style.
+pub struct TextSplice<'a> {
+    text: &'a str,
+    layout: &'a Layout,
+    pub edits: Vec<Edit>,
+    /// A changed leaf had no place in the text: emit fresh instead of splicing.
+    pub unplaced: bool,
+    /// The first value that could not be written in this format.
+    pub error: Option<Error>,
+}
+
+impl<'a> TextSplice<'a> {
+    pub fn new(text: &'a str, layout: &'a Layout) -> Self {
+        TextSplice {
+            text,
+            layout,
+            edits: Vec::new(),
+            unplaced: false,
+            error: None,
+        }
+    }
+
+    /// The encrypted text: edits applied, metadata added.
+    pub fn finish_encrypted(mut self, metadata: &Node) -> Result<String> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        match self.layout {
+            Layout::Yaml(l) => {
+                self.edits.extend(l.insert_metadata(self.text, metadata));
+                Ok(apply_edits(self.text, &mut self.edits))
+            }
+            Layout::Json => {
+                let text = apply_edits(self.text, &mut self.edits);
+                json::insert_metadata(&text, metadata)
+            }
+        }
+    }
+
+    /// The clear text: edits applied, metadata cut out.
+    pub fn finish_decrypted(mut self, metadata: &FoundMetadata) -> Result<String> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        self.edits
+            .extend(metadata.ranges.iter().map(|r| Edit::new(r.clone(), "")));
+        Ok(apply_edits(self.text, &mut self.edits))
+    }
+}
+
+impl Splice for TextSplice<'_> {
+    fn encrypted_value(&mut self, span: &Span, enc: &str) {
+        match self.layout {
+            Layout::Yaml(l) => l.encrypted_value(self.text, span, enc, &mut self.edits),
+            Layout::Json => self
+                .edits
+                .push(Edit::new(span.bytes.clone(), json::render_encrypted(enc))),
+        }
+    }
+
+    fn clear_value(&mut self, span: &Span, value: &Scalar) {
+        match self.layout {
+            Layout::Yaml(l) => l.clear_value(self.text, span, value, &mut self.edits),
+            Layout::Json => match json::render_value(value) {
+                Ok(text) => self.edits.push(Edit::new(span.bytes.clone(), text)),
+                Err(e) => {
+                    self.error.get_or_insert(e);
+                }
+            },
+        }
+    }
+
+    fn comment(&mut self, span: &Span, text: &str) {
+        if let Layout::Yaml(l) = self.layout {
+            l.comment(span, text, &mut self.edits);
+        }
+    }
+
+    fn list_element_comment(&mut self, span: &Span, text: &str) {
+        if let Layout::Yaml(l) = self.layout {
+            l.list_element_comment(span, text, &mut self.edits);
+        }
+    }
+
+    fn unplaced(&mut self) {
+        self.unplaced = true;
+    }
+}
 
 /// The result of parsing a file.
 #[derive(Debug, Default)]

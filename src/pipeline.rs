@@ -1,0 +1,236 @@
+//! Open, transform, write: the path every command takes through the library.
+//!
+//! `encrypt` and `decrypt` take text and return text; they read no environment, no
+//! terminal and no files (the CLI passes identities, recipients and the clock in).
+
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::crypto::cipher::ValueCipher;
+use crate::crypto::datakey::DataKey;
+use crate::crypto::{mac, shamir, timestamp};
+use crate::engine::{self, NoSplice, Rules, Warning};
+use crate::error::{Error, Result};
+use crate::metadata::{AgeKey, KeyGroup, Metadata, Selection, SOPS_VERSION};
+use crate::store::{self, Format, TextSplice};
+use crate::treepath::{self, Step};
+
+/// Wraps a data key for one recipient.
+pub trait Recipient {
+    /// The recipient as written in the metadata.
+    fn recipient(&self) -> &str;
+    fn wrap(&self, data_key: &[u8]) -> Result<String>;
+}
+
+/// The identities at hand, to unwrap data keys.
+pub trait KeyRing {
+    /// Unwraps an age envelope: `None` if no identity here matches it.
+    fn unwrap_age(&self, enc: &str) -> Result<Option<Zeroizing<Vec<u8>>>>;
+    /// Where identities were looked for (names and paths, never contents).
+    fn looked_in(&self) -> Vec<String>;
+}
+
+/// What to encrypt for, and how.
+pub struct EncryptOptions<'a> {
+    pub recipients: &'a [Box<dyn Recipient>],
+    pub selection: Option<Selection>,
+    pub mac_only_encrypted: bool,
+    pub output: Format,
+    pub now: OffsetDateTime,
+}
+
+/// What to decrypt, and how.
+pub struct DecryptOptions<'a> {
+    pub keys: &'a dyn KeyRing,
+    pub ignore_mac: bool,
+    pub output: Format,
+    pub extract: Option<Vec<Step>>,
+}
+
+/// The result of a decryption: the text, and comments that could not be decrypted.
+pub struct Decrypted {
+    pub text: String,
+    pub warnings: Vec<Warning>,
+}
+
+/// Encrypts a clear file.
+pub fn encrypt(text: &str, input: Format, file: &str, opts: &EncryptOptions) -> Result<String> {
+    let (mut parsed, layout) = store::parse(input, text, file)?;
+    if parsed.metadata.is_some() {
+        return Err(Error::AlreadyEncrypted);
+    }
+    if opts.recipients.is_empty() {
+        return Err(Error::Usage(
+            "no recipients: give --age or set SOPS_AGE_RECIPIENTS".into(),
+        ));
+    }
+    let data_key = DataKey::generate();
+    let cipher = ValueCipher::new(&data_key);
+    let selection = opts.selection.clone().unwrap_or_else(Rules::default_selection);
+    let rules = Rules::new(selection.clone(), opts.mac_only_encrypted)?;
+
+    let mut splice = TextSplice::new(text, &layout);
+    let mac_hex = if opts.output == input {
+        engine::encrypt(&mut parsed.docs, &cipher, &rules, &mut splice)?
+    } else {
+        engine::encrypt(&mut parsed.docs, &cipher, &rules, &mut NoSplice)?
+    };
+
+    let group = KeyGroup {
+        age: opts
+            .recipients
+            .iter()
+            .map(|r| {
+                Ok(AgeKey {
+                    recipient: r.recipient().to_string(),
+                    enc: r.wrap(data_key.as_bytes())?,
+                })
+            })
+            .collect::<Result<_>>()?,
+        other: Vec::new(),
+    };
+    let now = opts.now.replace_nanosecond(0).unwrap_or(opts.now);
+    let metadata = Metadata {
+        key_groups: vec![group],
+        shamir_threshold: 0,
+        lastmodified: timestamp::format_lastmodified(&now),
+        mac: mac::encrypt_mac(&cipher, &mac_hex, &now)?,
+        selection: Some(selection),
+        mac_only_encrypted: opts.mac_only_encrypted,
+        version: SOPS_VERSION.to_string(),
+        unknown: Vec::new(),
+    };
+    let meta_node = metadata.to_node();
+    if opts.output == input && !splice.unplaced {
+        splice.finish_encrypted(&meta_node)
+    } else {
+        store::emit(opts.output, &parsed.docs, Some(&meta_node))
+    }
+}
+
+/// Decrypts an encrypted file.
+pub fn decrypt(text: &str, input: Format, file: &str, opts: &DecryptOptions) -> Result<Decrypted> {
+    let (mut parsed, layout) = store::parse(input, text, file)?;
+    let found = parsed.metadata.take().ok_or(Error::MetadataNotFound)?;
+    let metadata = Metadata::from_node(&found.tree)?;
+    let lastmodified = timestamp::parse_rfc3339(&metadata.lastmodified)
+        .map_err(|_| Error::Metadata("lastmodified is not an RFC 3339 timestamp".into()))?;
+    let data_key = recover_data_key(&metadata, opts.keys)?;
+    let cipher = ValueCipher::new(&data_key);
+    let selection = metadata
+        .selection
+        .clone()
+        .unwrap_or_else(Rules::default_selection);
+    let rules = Rules::new(selection, metadata.mac_only_encrypted)?;
+
+    let splice_here = opts.output == input && opts.extract.is_none();
+    let mut splice = TextSplice::new(text, &layout);
+    let mut warnings = Vec::new();
+    let computed = if splice_here {
+        engine::decrypt(&mut parsed.docs, &cipher, &rules, &mut splice, &mut warnings)?
+    } else {
+        engine::decrypt(&mut parsed.docs, &cipher, &rules, &mut NoSplice, &mut warnings)?
+    };
+    if !opts.ignore_mac {
+        let stored = mac::decrypt_mac(&cipher, &metadata.mac, &lastmodified)?;
+        mac::verify_mac(&stored, &computed)?;
+    }
+
+    let text = if let Some(steps) = &opts.extract {
+        let doc = parsed.docs.first().cloned().unwrap_or_default();
+        let node = treepath::lookup(&doc, steps).ok_or_else(|| {
+            Error::NotFound("the --extract path does not exist in the file".into())
+        })?;
+        store::emit_value(opts.output, node)?
+    } else if splice_here && !splice.unplaced {
+        splice.finish_decrypted(&found)?
+    } else {
+        store::emit(opts.output, &parsed.docs, None)?
+    };
+    Ok(Decrypted { text, warnings })
+}
+
+/// Recovers the data key: from any one key of a single group, or from enough groups'
+/// Shamir shares (spec §7).
+pub fn recover_data_key(metadata: &Metadata, keys: &dyn KeyRing) -> Result<DataKey> {
+    let mut shares: Vec<Zeroizing<Vec<u8>>> = Vec::new();
+    let mut report = Vec::new();
+    for (i, group) in metadata.key_groups.iter().enumerate() {
+        let mut secret = None;
+        let mut failure = None;
+        for key in &group.age {
+            match keys.unwrap_age(&key.enc) {
+                Ok(Some(s)) => {
+                    secret = Some(s);
+                    break;
+                }
+                Ok(None) => {}
+                Err(e) => failure = Some(e.to_string()),
+            }
+        }
+        match secret {
+            Some(s) => {
+                report.push(format!("group {i}: SUCCESS"));
+                shares.push(s);
+            }
+            None => report.push(format!(
+                "group {i}: FAILED ({})",
+                failure.unwrap_or_else(|| "no identity matches its recipients".into())
+            )),
+        }
+    }
+    let groups = metadata.key_groups.len();
+    let key = if groups <= 1 {
+        shares.pop()
+    } else {
+        let threshold = if metadata.shamir_threshold == 0 {
+            groups
+        } else {
+            metadata.shamir_threshold
+        };
+        if shares.len() >= threshold {
+            let refs: Vec<&[u8]> = shares.iter().map(|s| s.as_slice()).collect();
+            Some(shamir::combine(&refs)?)
+        } else {
+            None
+        }
+    };
+    match key {
+        Some(key) => DataKey::from_slice(&key),
+        None => Err(no_key_error(metadata, keys, &report)),
+    }
+}
+
+fn no_key_error(metadata: &Metadata, keys: &dyn KeyRing, report: &[String]) -> Error {
+    let mut msg = String::from("failed to get the data key: no identity here can decrypt it");
+    if metadata.key_groups.len() > 1 {
+        let threshold = metadata.shamir_threshold.max(1);
+        msg.push_str(&format!(
+            "\n{} key groups, {} needed:",
+            metadata.key_groups.len(),
+            threshold
+        ));
+        for line in report {
+            msg.push_str(&format!("\n  {line}"));
+        }
+    }
+    msg.push_str("\nthe file is encrypted for:");
+    for k in metadata.describe_keys() {
+        msg.push_str(&format!("\n  {k}"));
+    }
+    let looked = keys.looked_in();
+    if looked.is_empty() {
+        msg.push_str("\nno age identities were found; set SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or SOPS_AGE_KEY_CMD");
+    } else {
+        msg.push_str("\nidentities were looked for in:");
+        for l in looked {
+            msg.push_str(&format!("\n  {l}"));
+        }
+    }
+    Error::NoKey(msg)
+}
+
+/// Parses an `--extract` path (exit 91 when malformed).
+pub fn parse_extract(path: &str) -> Result<Vec<Step>> {
+    treepath::parse(path)
+}
