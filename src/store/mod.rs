@@ -14,6 +14,8 @@
 //!
 //! Splicing ([`apply_edits`]) is shared: a store only says *what* to put *where*.
 
+pub mod json;
+
 use std::ops::Range;
 
 use crate::tree::{Document, Node};
