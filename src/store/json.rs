@@ -24,7 +24,7 @@ use std::ops::Range;
 
 use crate::error::{code, Error, Location, Result};
 use crate::store::{FoundMetadata, Parsed};
-use crate::tree::{Document, Item, Leaf, ListItem, Node, Scalar, Span, Style};
+use crate::tree::{Document, Holder, Item, Leaf, ListItem, Node, Scalar, Span, Style};
 
 /// Deepest nesting of objects and arrays that [`parse`] accepts.
 pub const MAX_DEPTH: usize = 1000;
@@ -285,6 +285,7 @@ impl<'a> Parser<'a> {
             style: Style::Raw,
             line_indent: self.line_indent(),
             in_flow: false,
+            holder: Holder::None,
         })
     }
 

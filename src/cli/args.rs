@@ -1,0 +1,212 @@
+//! The command line, flag for flag as sops 3.x has it (spec §11).
+//!
+//! Two styles are accepted, like sops: subcommands (`sealant encrypt FILE`) and the
+//! legacy flags (`sealant -e FILE`, `sealant -d -i FILE`). Global flags go before the
+//! subcommand (`sealant --config x encrypt ...`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sealant",
+    about = "Keeps secrets encrypted inside config files (a sops-compatible drop-in).",
+    long_about = "Keeps secrets encrypted inside config files.\n\n\
+        sealant encrypts each value of a YAML or JSON file with AES-256-GCM under a data \
+        key wrapped for age recipients, in the sops v3 format, keeping the file's own layout.",
+    disable_version_flag = true,
+    args_override_self = true
+)]
+pub struct Cli {
+    /// Print the version and exit.
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+
+    /// Path to the .sops.yaml configuration (accepted; creation rules come later).
+    #[arg(long, env = "SOPS_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Log more (accepted for compatibility).
+    #[arg(long)]
+    pub verbose: bool,
+
+    /// Indentation for YAML/JSON written from scratch (accepted for compatibility).
+    #[arg(long, value_name = "N")]
+    pub indent: Option<i64>,
+
+    /// The MAC covers only encrypted values, so clear values can change freely.
+    #[arg(long)]
+    pub mac_only_encrypted: bool,
+
+    /// Encrypt only the values after a comment matching this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub encrypted_comment_regex: Option<String>,
+
+    /// Leave in clear the values after a comment matching this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub unencrypted_comment_regex: Option<String>,
+
+    #[command(flatten)]
+    pub legacy: Legacy,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The legacy, flag-driven style: `sealant -e FILE`, `sealant -d FILE`.
+#[derive(Debug, Args)]
+pub struct Legacy {
+    /// Encrypt FILE (legacy style).
+    #[arg(short = 'e', long)]
+    pub encrypt: bool,
+
+    /// Decrypt FILE (legacy style).
+    #[arg(short = 'd', long)]
+    pub decrypt: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub types: TypeArgs,
+
+    #[command(flatten)]
+    pub keys: KeyArgs,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    /// Extract one value or subtree, e.g. '["a"]["b"][0]'.
+    #[arg(long, value_name = "PATH")]
+    pub extract: Option<String>,
+
+    /// Decrypt even if the MAC does not match (tampering goes undetected).
+    #[arg(long)]
+    pub ignore_mac: bool,
+
+    /// The file to work on; '-' or none reads standard input.
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Encrypt a file and write it to standard output (or --output, or in place).
+    Encrypt(EncryptArgs),
+    /// Decrypt a file and write it to standard output (or --output, or in place).
+    Decrypt(DecryptArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EncryptArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub types: TypeArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// The file to encrypt; '-' or none reads standard input.
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub types: TypeArgs,
+    /// Extract one value or subtree, e.g. '["a"]["b"][0]'.
+    #[arg(long, value_name = "PATH")]
+    pub extract: Option<String>,
+    /// Decrypt even if the MAC does not match (tampering goes undetected).
+    #[arg(long)]
+    pub ignore_mac: bool,
+    /// Order in which key types are tried (accepted; sealant has age keys only).
+    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "TYPES")]
+    pub decryption_order: Option<String>,
+    /// The file to decrypt; '-' or none reads standard input.
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct OutputArgs {
+    /// Write the result back to the file, atomically.
+    #[arg(short = 'i', long)]
+    pub in_place: bool,
+    /// Write the result to this file, atomically.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct TypeArgs {
+    /// Input format: yaml or json (default: from the file name).
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+    /// Output format: yaml or json (default: the input format).
+    #[arg(long, value_name = "TYPE")]
+    pub output_type: Option<String>,
+    /// Use this name instead of FILE to pick the format (needed with standard input).
+    #[arg(long, value_name = "NAME")]
+    pub filename_override: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct KeyArgs {
+    /// age recipients, comma-separated (default: $SOPS_AGE_RECIPIENTS).
+    #[arg(short = 'a', long, value_name = "RECIPIENTS")]
+    pub age: Option<String>,
+    /// PGP fingerprints: not supported by sealant (age only).
+    #[arg(short = 'p', long, value_name = "FPS", hide = true)]
+    pub pgp: Option<String>,
+    /// AWS KMS ARNs: not supported by sealant (age only).
+    #[arg(short = 'k', long, value_name = "ARNS", hide = true)]
+    pub kms: Option<String>,
+    /// GCP KMS resources: not supported by sealant (age only).
+    #[arg(long, value_name = "IDS", hide = true)]
+    pub gcp_kms: Option<String>,
+    /// Azure Key Vault keys: not supported by sealant (age only).
+    #[arg(long, value_name = "URLS", hide = true)]
+    pub azure_kv: Option<String>,
+    /// Vault transit keys: not supported by sealant (age only).
+    #[arg(long, value_name = "URIS", hide = true)]
+    pub hc_vault_transit: Option<String>,
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct SelectionArgs {
+    /// Leave in clear the values under keys ending with this suffix (default _unencrypted).
+    #[arg(long, value_name = "SUFFIX")]
+    pub unencrypted_suffix: Option<String>,
+    /// Encrypt only the values under keys ending with this suffix.
+    #[arg(long, value_name = "SUFFIX")]
+    pub encrypted_suffix: Option<String>,
+    /// Leave in clear the values under keys matching this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub unencrypted_regex: Option<String>,
+    /// Encrypt only the values under keys matching this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub encrypted_regex: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn legacy_and_subcommand_styles_parse() {
+        let cli = Cli::try_parse_from(["sealant", "-d", "-i", "f.yaml"]).unwrap();
+        assert!(cli.legacy.decrypt && cli.legacy.output.in_place);
+        let cli =
+            Cli::try_parse_from(["sealant", "--config", "c", "encrypt", "--age", "a", "f"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Encrypt(_))));
+    }
+}
