@@ -7,6 +7,7 @@ pub mod error;
 pub mod tree;
 pub mod store;
 pub mod yaml_fmt;
+pub mod crypto;
 pub mod engine;
 pub mod metadata;
 pub mod pipeline;
