@@ -3,7 +3,9 @@
 //! See `docs/ARCHITECTURE.md` for the module map and the one idea behind it: splice
 //! ciphertexts into the user's own text instead of re-serializing the file.
 
+pub mod crypto;
 pub mod error;
+pub mod keys;
 pub mod tree;
 pub mod store;
 pub mod yaml_fmt;
