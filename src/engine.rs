@@ -17,10 +17,27 @@ use crate::error::{Error, Result};
 use crate::metadata::Selection;
 use crate::tree::{aad_for, Document, Item, Leaf, ListItem, Node, Scalar, Span};
 
+/// Identifies a value for layout hints: a short digest of its AAD, type and plaintext.
+/// It lets a hint be applied only to the value it was made for.
+pub type ValueId = [u8; 8];
+
+fn value_id(aad: &str, type_name: &str, plaintext: &[u8]) -> ValueId {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [aad.as_bytes(), type_name.as_bytes(), plaintext] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&h.finalize()[..8]);
+    id
+}
+
 /// Receives the changes of a walk, one per leaf that changed and has a place in the text.
 pub trait Splice {
-    fn encrypted_value(&mut self, span: &Span, enc: &str);
-    fn clear_value(&mut self, span: &Span, value: &Scalar);
+    /// A clear value became `enc`; `clear` is the value it was.
+    fn encrypted_value(&mut self, span: &Span, enc: &str, clear: &Scalar, id: ValueId);
+    fn clear_value(&mut self, span: &Span, value: &Scalar, id: ValueId);
     fn comment(&mut self, span: &Span, text: &str);
     /// A sops list-element comment (`- ENC[...,type:comment]`) decrypted back to a line.
     fn list_element_comment(&mut self, span: &Span, text: &str);
@@ -33,8 +50,8 @@ pub trait Splice {
 pub struct NoSplice;
 
 impl Splice for NoSplice {
-    fn encrypted_value(&mut self, _: &Span, _: &str) {}
-    fn clear_value(&mut self, _: &Span, _: &Scalar) {}
+    fn encrypted_value(&mut self, _: &Span, _: &str, _: &Scalar, _: ValueId) {}
+    fn clear_value(&mut self, _: &Span, _: &Scalar, _: ValueId) {}
     fn comment(&mut self, _: &Span, _: &str) {}
     fn list_element_comment(&mut self, _: &Span, _: &str) {}
     fn unplaced(&mut self) {}
@@ -232,14 +249,19 @@ impl<S: Splice> Walk<'_, S> {
                 if !encrypted {
                     return Ok(());
                 }
-                let enc =
-                    self.cipher
-                        .encrypt(&bytes, plaintext::type_name(&leaf.value), &self.at())?;
+                let type_name = plaintext::type_name(&leaf.value);
+                let aad = self.at();
+                let enc = self.cipher.encrypt(&bytes, type_name, &aad)?;
                 if enc.is_empty() {
                     return Ok(()); // empty strings stay "" (spec §3.5)
                 }
                 match &leaf.span {
-                    Some(span) => self.splice.encrypted_value(span, &enc),
+                    Some(span) => self.splice.encrypted_value(
+                        span,
+                        &enc,
+                        &leaf.value,
+                        value_id(&aad, type_name, &bytes),
+                    ),
                     None => self.splice.unplaced(),
                 }
                 leaf.value = Scalar::Str(enc);
@@ -260,12 +282,14 @@ impl<S: Splice> Walk<'_, S> {
                 if enc.is_empty() {
                     return Ok(());
                 }
-                let decrypted = self.cipher.decrypt(enc, &self.at())?;
+                let aad = self.at();
+                let decrypted = self.cipher.decrypt(enc, &aad)?;
                 let value = plaintext::from_bytes(&decrypted.type_name, &decrypted.plaintext)
-                    .map_err(|e| e.at(&self.at()))?;
+                    .map_err(|e| e.at(&aad))?;
                 self.mac.update(&decrypted.plaintext);
+                let id = value_id(&aad, &decrypted.type_name, &decrypted.plaintext);
                 match &leaf.span {
-                    Some(span) => self.splice.clear_value(span, &value),
+                    Some(span) => self.splice.clear_value(span, &value, id),
                     None => self.splice.unplaced(),
                 }
                 leaf.value = value;

@@ -3,14 +3,15 @@
 //! See `docs/ARCHITECTURE.md` for the module map and the one idea behind it: splice
 //! ciphertexts into the user's own text instead of re-serializing the file.
 
-pub mod crypto;
-pub mod error;
-pub mod keys;
-pub mod tree;
-pub mod store;
-pub mod yaml_fmt;
+pub mod cli;
 pub mod crypto;
 pub mod engine;
+pub mod error;
+pub mod fsutil;
+pub mod keys;
 pub mod metadata;
 pub mod pipeline;
+pub mod store;
+pub mod tree;
 pub mod treepath;
+pub mod yaml_fmt;

@@ -11,6 +11,11 @@ use crate::tree::{Item, Leaf, ListItem, Node, Scalar};
 /// The sops version sealant writes into files (spec §6.1: any x.y.z sops accepts).
 pub const SOPS_VERSION: &str = "3.11.0";
 
+/// The field that marks a file written by sealant. Files without it were written by
+/// sops, and decrypt to exactly what `sops decrypt` prints; files with it were spliced
+/// into the user's own text, and decrypt back to it. sops ignores unknown fields.
+pub const SEALANT_FIELD: &str = "sealant_version";
+
 /// Key kinds in the order sops writes them inside one group (spec §6.1).
 const GROUP_KINDS_TOP: [&str; 6] = ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age"];
 
@@ -380,6 +385,20 @@ impl Metadata {
                 .map(|(k, v)| entry(k, v.clone())),
         );
         Node::Map(items)
+    }
+
+    /// Whether sealant wrote this file in the user's layout (see [`SEALANT_FIELD`]).
+    pub fn written_by_sealant(&self) -> bool {
+        self.unknown.iter().any(|(k, _)| k == SEALANT_FIELD)
+    }
+
+    /// Marks the file as written by this sealant.
+    pub fn mark_sealant(&mut self) {
+        let value = Node::Scalar(Leaf::new(Scalar::Str(env!("CARGO_PKG_VERSION").into())));
+        match self.unknown.iter_mut().find(|(k, _)| k == SEALANT_FIELD) {
+            Some((_, v)) => *v = value,
+            None => self.unknown.push((SEALANT_FIELD.into(), value)),
+        }
     }
 
     /// Every recipient and other key, for messages.

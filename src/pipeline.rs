@@ -11,16 +11,10 @@ use crate::crypto::datakey::DataKey;
 use crate::crypto::{mac, shamir, timestamp};
 use crate::engine::{self, NoSplice, Rules, Warning};
 use crate::error::{Error, Result};
+use crate::keys::{Identities, MasterKey};
 use crate::metadata::{AgeKey, KeyGroup, Metadata, Selection, SOPS_VERSION};
 use crate::store::{self, Format, TextSplice};
 use crate::treepath::{self, Step};
-
-/// Wraps a data key for one recipient.
-pub trait Recipient {
-    /// The recipient as written in the metadata.
-    fn recipient(&self) -> &str;
-    fn wrap(&self, data_key: &[u8]) -> Result<String>;
-}
 
 /// The identities at hand, to unwrap data keys.
 pub trait KeyRing {
@@ -30,9 +24,18 @@ pub trait KeyRing {
     fn looked_in(&self) -> Vec<String>;
 }
 
+impl KeyRing for Identities {
+    fn unwrap_age(&self, enc: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        self.unwrap(enc)
+    }
+    fn looked_in(&self) -> Vec<String> {
+        Identities::looked_in(self).to_vec()
+    }
+}
+
 /// What to encrypt for, and how.
 pub struct EncryptOptions<'a> {
-    pub recipients: &'a [Box<dyn Recipient>],
+    pub recipients: &'a [Box<dyn MasterKey>],
     pub selection: Option<Selection>,
     pub mac_only_encrypted: bool,
     pub output: Format,
@@ -100,11 +103,13 @@ pub fn encrypt(text: &str, input: Format, file: &str, opts: &EncryptOptions) -> 
         version: SOPS_VERSION.to_string(),
         unknown: Vec::new(),
     };
-    let meta_node = metadata.to_node();
-    if opts.output == input && !splice.unplaced {
-        splice.finish_encrypted(&meta_node)
+    let spliced = opts.output == input && !splice.unplaced;
+    let mut metadata = metadata;
+    if spliced {
+        metadata.mark_sealant();
+        splice.finish_encrypted(&metadata.to_node())
     } else {
-        store::emit(opts.output, &parsed.docs, Some(&meta_node))
+        store::emit(opts.output, &parsed.docs, Some(&metadata.to_node()))
     }
 }
 
@@ -123,7 +128,10 @@ pub fn decrypt(text: &str, input: Format, file: &str, opts: &DecryptOptions) -> 
         .unwrap_or_else(Rules::default_selection);
     let rules = Rules::new(selection, metadata.mac_only_encrypted)?;
 
-    let splice_here = opts.output == input && opts.extract.is_none();
+    // Splice only files sealant wrote in their owner's layout; a file sops wrote
+    // decrypts to exactly what `sops decrypt` prints (sops re-emits it).
+    let splice_here =
+        opts.output == input && opts.extract.is_none() && metadata.written_by_sealant();
     let mut splice = TextSplice::new(text, &layout);
     let mut warnings = Vec::new();
     let computed = if splice_here {

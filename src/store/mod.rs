@@ -14,13 +14,15 @@
 //!
 //! Splicing ([`apply_edits`]) is shared: a store only says *what* to put *where*.
 
+pub mod hints;
 pub mod json;
 pub mod yaml;
 
 use std::ops::Range;
 use std::path::Path;
 
-use crate::engine::Splice;
+use crate::engine::{Splice, ValueId};
+use hints::LayoutHints;
 use crate::error::{Error, Result};
 use crate::tree::{Document, Node, Scalar, Span};
 
@@ -124,6 +126,11 @@ pub struct TextSplice<'a> {
     pub unplaced: bool,
     /// The first value that could not be written in this format.
     pub error: Option<Error>,
+    /// Position of the next value in walk order, the key of layout hints.
+    ordinal: usize,
+    /// Encrypting: the user's spelling of values whose clear form would come back
+    /// different. Decrypting: the hints to apply.
+    pub hints: LayoutHints,
 }
 
 impl<'a> TextSplice<'a> {
@@ -134,6 +141,17 @@ impl<'a> TextSplice<'a> {
             edits: Vec::new(),
             unplaced: false,
             error: None,
+            ordinal: 0,
+            hints: LayoutHints::default(),
+        }
+    }
+
+    /// The clear text a decryption would write for `value` at `span` (after the value
+    /// was encrypted in place), or `None` when that cannot be predicted.
+    fn decrypted_form(&self, span: &Span, value: &Scalar) -> Option<String> {
+        match self.layout {
+            Layout::Yaml(l) => l.decrypted_form(span, value),
+            Layout::Json => json::render_value(value).ok(),
         }
     }
 
@@ -166,7 +184,12 @@ impl<'a> TextSplice<'a> {
 }
 
 impl Splice for TextSplice<'_> {
-    fn encrypted_value(&mut self, span: &Span, enc: &str) {
+    fn encrypted_value(&mut self, span: &Span, enc: &str, clear: &Scalar, id: ValueId) {
+        let original = &self.text[span.bytes.clone()];
+        if self.decrypted_form(span, clear).as_deref() != Some(original) {
+            self.hints.insert(self.ordinal, id, original.to_string());
+        }
+        self.ordinal += 1;
         match self.layout {
             Layout::Yaml(l) => l.encrypted_value(self.text, span, enc, &mut self.edits),
             Layout::Json => self
@@ -175,7 +198,13 @@ impl Splice for TextSplice<'_> {
         }
     }
 
-    fn clear_value(&mut self, span: &Span, value: &Scalar) {
+    fn clear_value(&mut self, span: &Span, value: &Scalar, id: ValueId) {
+        let ordinal = self.ordinal;
+        self.ordinal += 1;
+        if let Some(original) = self.hints.take(ordinal, id) {
+            self.edits.push(Edit::new(span.bytes.clone(), original));
+            return;
+        }
         match self.layout {
             Layout::Yaml(l) => l.clear_value(self.text, span, value, &mut self.edits),
             Layout::Json => match json::render_value(value) {

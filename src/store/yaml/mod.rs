@@ -175,6 +175,25 @@ impl YamlLayout {
         self.replace(text, span, rendered, out);
     }
 
+    /// What decryption will write for `value` once it is encrypted in place of the
+    /// token at `span`; `None` for block scalars with a header comment (those keep the
+    /// comment apart and are rendered, never hinted).
+    pub fn decrypted_form(&self, span: &Span, value: &Scalar) -> Option<String> {
+        if self.header_comments.contains_key(&span.bytes.start) {
+            return None;
+        }
+        let mut encrypted = span.clone();
+        if matches!(span.style, Style::Plain | Style::Raw) && span.in_flow {
+            encrypted.style = Style::DoubleQuoted;
+        }
+        let rendered = self.render(&encrypted, value);
+        Some(if self.crlf {
+            rendered.replace('\n', "\r\n")
+        } else {
+            rendered
+        })
+    }
+
     fn render(&self, span: &Span, value: &Scalar) -> String {
         let ctx = RenderCtx {
             indent: self.block_indent(span),
