@@ -4,7 +4,7 @@
 //! sops builds its GCM with Go's `NewGCMWithNonceSize(len(iv))`, so a 12-byte IV uses the
 //! standard counter block and every other length derives it with GHASH. sealant always
 //! writes 32-byte IVs (`AesGcm<Aes256, U32>`), reads 12 and 32 with the `aes-gcm` crate,
-//! and reads any other length through [`gcm_any_iv`], built from the same primitives.
+//! and reads any other length through a small GCM built from the same primitives.
 
 use std::fmt;
 
@@ -425,6 +425,31 @@ mod tests {
             rows += 1;
         }
         assert_eq!(rows, 12, "every row of value_vectors.tsv is checked");
+    }
+
+    #[test]
+    fn swapped_values_fail_authentication() {
+        // neg/swapped_values.yaml holds the ENC[] of `alpha` under `bravo` and vice
+        // versa; the AAD (key path) makes both fail, as in sops (exit 25).
+        let key = crate::crypto::test_vectors::data_key("neg/swapped_values.yaml");
+        let cipher = ValueCipher::new(&DataKey::from_slice(&hex::decode(key).unwrap()).unwrap());
+        let read = |file: &str, k: &str| -> String {
+            let text = std::fs::read_to_string(crate::crypto::test_vectors::path(file)).unwrap();
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}: ")))
+                .unwrap()
+                .to_owned()
+        };
+        for k in ["alpha", "bravo"] {
+            let aad = format!("{k}:");
+            let good = cipher.decrypt(&read("neg/tamper_base.yaml", k), &aad);
+            assert!(good.is_ok(), "{k} decrypts in the base file");
+            let err = cipher
+                .decrypt(&read("neg/swapped_values.yaml", k), &aad)
+                .unwrap_err();
+            assert_eq!(err.exit_code(), 25);
+            assert!(err.to_string().contains("authentication failed"), "{err}");
+        }
     }
 
     #[test]
