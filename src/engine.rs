@@ -72,15 +72,16 @@ impl Rules {
     }
 
     pub fn new(selection: Selection, mac_only_encrypted: bool) -> Result<Rules> {
-        let regex = match &selection {
-            Selection::UnencryptedRegex(r)
-            | Selection::EncryptedRegex(r)
-            | Selection::UnencryptedCommentRegex(r)
-            | Selection::EncryptedCommentRegex(r) => Some(Regex::new(r).map_err(|e| {
-                Error::Usage(format!("invalid {} {r:?}: {e}", selection.field()))
-            })?),
-            _ => None,
-        };
+        let regex =
+            match &selection {
+                Selection::UnencryptedRegex(r)
+                | Selection::EncryptedRegex(r)
+                | Selection::UnencryptedCommentRegex(r)
+                | Selection::EncryptedCommentRegex(r) => Some(Regex::new(r).map_err(|e| {
+                    Error::Usage(format!("invalid {} {r:?}: {e}", selection.field()))
+                })?),
+                _ => None,
+            };
         Ok(Rules {
             selection,
             regex,
@@ -332,7 +333,9 @@ impl<S: Splice> Walk<'_, S> {
     }
 
     fn comment(&mut self, leaf: &mut Leaf<String>) -> Result<()> {
-        let encrypted = self.rules.encrypts(&self.path, &self.comments, Some(&leaf.value));
+        let encrypted = self
+            .rules
+            .encrypts(&self.path, &self.comments, Some(&leaf.value));
         let original = leaf.value.clone();
         match &mut self.mode {
             Mode::Encrypt => {

@@ -48,7 +48,11 @@ pub enum Error {
     },
     /// A structural problem with no single position (empty file, top level not a map).
     #[error("{file}: {what}")]
-    Input { file: String, what: String, code: i32 },
+    Input {
+        file: String,
+        what: String,
+        code: i32,
+    },
 
     #[error("{path}: {source}")]
     Io {
@@ -120,9 +124,9 @@ impl Error {
     /// A short hint printed under the message, where one helps.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            Error::MacMismatch(_) => Some(
-                "the file was changed outside sops/sealant; --ignore-mac decrypts anyway",
-            ),
+            Error::MacMismatch(_) => {
+                Some("the file was changed outside sops/sealant; --ignore-mac decrypts anyway")
+            }
             Error::MetadataNotFound => Some("the file is not encrypted; use `encrypt` first"),
             Error::AlreadyEncrypted => Some("use `decrypt` or `edit` instead"),
             _ => None,

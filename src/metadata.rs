@@ -106,10 +106,17 @@ impl KeyGroup {
         self.other
             .iter()
             .map(|(kind, entry)| {
-                let id = ["fp", "arn", "resource_id", "key_id", "vault_url", "key_name"]
-                    .iter()
-                    .find_map(|f| map_str(entry, f))
-                    .unwrap_or_default();
+                let id = [
+                    "fp",
+                    "arn",
+                    "resource_id",
+                    "key_id",
+                    "vault_url",
+                    "key_name",
+                ]
+                .iter()
+                .find_map(|f| map_str(entry, f))
+                .unwrap_or_default();
                 format!("{kind} {id}").trim_end().to_string()
             })
             .collect()
@@ -353,7 +360,9 @@ impl Metadata {
                 .key_groups
                 .iter()
                 .map(|g| {
-                    let kinds = ["pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age"];
+                    let kinds = [
+                        "pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age",
+                    ];
                     ListItem::Node(Node::Map(group_lists(g, &kinds, &["hc_vault", "age"])))
                 })
                 .collect();
@@ -379,17 +388,33 @@ impl Metadata {
             ));
         }
         items.push(entry("version", str_node(&self.version)));
-        items.extend(
-            self.unknown
-                .iter()
-                .map(|(k, v)| entry(k, v.clone())),
-        );
+        items.extend(self.unknown.iter().map(|(k, v)| entry(k, v.clone())));
         Node::Map(items)
     }
 
     /// Whether sealant wrote this file in the user's layout (see [`SEALANT_FIELD`]).
     pub fn written_by_sealant(&self) -> bool {
         self.unknown.iter().any(|(k, _)| k == SEALANT_FIELD)
+    }
+
+    /// A string field sealant does not interpret itself (its own extensions).
+    pub fn unknown_str(&self, field: &str) -> Option<&str> {
+        self.unknown.iter().find_map(|(k, v)| match v {
+            Node::Scalar(Leaf {
+                value: Scalar::Str(s),
+                ..
+            }) if k == field => Some(s.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Sets a string field of sealant's own, replacing an earlier value.
+    pub fn set_unknown(&mut self, field: &str, value: String) {
+        let value = Node::Scalar(Leaf::new(Scalar::Str(value)));
+        match self.unknown.iter_mut().find(|(k, _)| k == field) {
+            Some((_, v)) => *v = value,
+            None => self.unknown.push((field.to_string(), value)),
+        }
     }
 
     /// Marks the file as written by this sealant.

@@ -13,6 +13,7 @@ use crate::engine::{self, NoSplice, Rules, Warning};
 use crate::error::{Error, Result};
 use crate::keys::{Identities, MasterKey};
 use crate::metadata::{AgeKey, KeyGroup, Metadata, Selection, SOPS_VERSION};
+use crate::store::hints::{self, LayoutHints};
 use crate::store::{self, Format, TextSplice};
 use crate::treepath::{self, Step};
 
@@ -69,7 +70,10 @@ pub fn encrypt(text: &str, input: Format, file: &str, opts: &EncryptOptions) -> 
     }
     let data_key = DataKey::generate();
     let cipher = ValueCipher::new(&data_key);
-    let selection = opts.selection.clone().unwrap_or_else(Rules::default_selection);
+    let selection = opts
+        .selection
+        .clone()
+        .unwrap_or_else(Rules::default_selection);
     let rules = Rules::new(selection.clone(), opts.mac_only_encrypted)?;
 
     let mut splice = TextSplice::new(text, &layout);
@@ -107,6 +111,10 @@ pub fn encrypt(text: &str, input: Format, file: &str, opts: &EncryptOptions) -> 
     let mut metadata = metadata;
     if spliced {
         metadata.mark_sealant();
+        if !splice.hints.is_empty() {
+            let blob = cipher.encrypt(splice.hints.serialize().as_bytes(), "str", hints::AAD)?;
+            metadata.set_unknown(hints::FIELD, blob);
+        }
         splice.finish_encrypted(&metadata.to_node())
     } else {
         store::emit(opts.output, &parsed.docs, Some(&metadata.to_node()))
@@ -133,11 +141,26 @@ pub fn decrypt(text: &str, input: Format, file: &str, opts: &DecryptOptions) -> 
     let splice_here =
         opts.output == input && opts.extract.is_none() && metadata.written_by_sealant();
     let mut splice = TextSplice::new(text, &layout);
+    if splice_here {
+        splice.hints = read_hints(&metadata, &cipher);
+    }
     let mut warnings = Vec::new();
     let computed = if splice_here {
-        engine::decrypt(&mut parsed.docs, &cipher, &rules, &mut splice, &mut warnings)?
+        engine::decrypt(
+            &mut parsed.docs,
+            &cipher,
+            &rules,
+            &mut splice,
+            &mut warnings,
+        )?
     } else {
-        engine::decrypt(&mut parsed.docs, &cipher, &rules, &mut NoSplice, &mut warnings)?
+        engine::decrypt(
+            &mut parsed.docs,
+            &cipher,
+            &rules,
+            &mut NoSplice,
+            &mut warnings,
+        )?
     };
     if !opts.ignore_mac {
         let stored = mac::decrypt_mac(&cipher, &metadata.mac, &lastmodified)?;
@@ -156,6 +179,17 @@ pub fn decrypt(text: &str, input: Format, file: &str, opts: &DecryptOptions) -> 
         store::emit(opts.output, &parsed.docs, None)?
     };
     Ok(Decrypted { text, warnings })
+}
+
+/// The layout hints of a file sealant wrote; none if absent or unreadable (they only
+/// ever change spelling, so a damaged hint field costs layout, never data).
+fn read_hints(metadata: &Metadata, cipher: &ValueCipher) -> LayoutHints {
+    metadata
+        .unknown_str(hints::FIELD)
+        .and_then(|enc| cipher.decrypt(enc, hints::AAD).ok())
+        .and_then(|d| String::from_utf8(d.plaintext.to_vec()).ok())
+        .map(|text| LayoutHints::parse(&text))
+        .unwrap_or_default()
 }
 
 /// Recovers the data key: from any one key of a single group, or from enough groups'

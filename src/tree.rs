@@ -75,9 +75,13 @@ pub enum Style {
     SingleQuoted,
     DoubleQuoted,
     /// `|` block; `indent` is the column of the content lines.
-    Literal { indent: usize },
+    Literal {
+        indent: usize,
+    },
     /// `>` block; `indent` is the column of the content lines.
-    Folded { indent: usize },
+    Folded {
+        indent: usize,
+    },
     /// A JSON string or bare token, a dotenv/INI value: the format has one way to write it.
     Raw,
 }
@@ -115,7 +119,10 @@ pub type Value = Scalar;
 /// An entry of a map.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
-    Entry { key: String, value: Node },
+    Entry {
+        key: String,
+        value: Node,
+    },
     /// A comment line, text after the comment character (`# hi` gives ` hi`).
     Comment(Leaf<String>),
 }

@@ -17,7 +17,9 @@ pub fn parse(path: &str) -> Result<Vec<Step>> {
         why: why.to_string(),
     };
     if !path.starts_with('[') {
-        return Err(bad("a path is a sequence of [\"key\"] or [index] components"));
+        return Err(bad(
+            "a path is a sequence of [\"key\"] or [index] components",
+        ));
     }
     let mut steps = Vec::new();
     for part in path.split('[').skip(1) {

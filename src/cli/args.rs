@@ -205,8 +205,8 @@ mod tests {
     fn legacy_and_subcommand_styles_parse() {
         let cli = Cli::try_parse_from(["sealant", "-d", "-i", "f.yaml"]).unwrap();
         assert!(cli.legacy.decrypt && cli.legacy.output.in_place);
-        let cli =
-            Cli::try_parse_from(["sealant", "--config", "c", "encrypt", "--age", "a", "f"]).unwrap();
+        let cli = Cli::try_parse_from(["sealant", "--config", "c", "encrypt", "--age", "a", "f"])
+            .unwrap();
         assert!(matches!(cli.command, Some(Command::Encrypt(_))));
     }
 }

@@ -206,7 +206,9 @@ fn selection(sel: &SelectionArgs, globals: &Globals) -> Result<Option<Selection>
             .clone()
             .map(Selection::UnencryptedSuffix),
         sel.encrypted_suffix.clone().map(Selection::EncryptedSuffix),
-        sel.unencrypted_regex.clone().map(Selection::UnencryptedRegex),
+        sel.unencrypted_regex
+            .clone()
+            .map(Selection::UnencryptedRegex),
         sel.encrypted_regex.clone().map(Selection::EncryptedRegex),
         globals
             .unencrypted_comment_regex
@@ -279,7 +281,10 @@ fn read(file: Option<&Path>, out: &OutputArgs) -> Result<Vec<u8>> {
 fn as_text(bytes: Vec<u8>, name: &str) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| Error::Input {
         file: name.to_string(),
-        what: format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+        what: format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
         code: code::COULD_NOT_READ_INPUT,
     })
 }

@@ -113,7 +113,11 @@ mod tests {
         h.insert(0, [2; 8], "|\n  a\\b\r\n".into());
         let mut back = LayoutHints::parse(&h.serialize());
         assert_eq!(back.take(0, [2; 8]).as_deref(), Some("|\n  a\\b\r\n"));
-        assert_eq!(back.take(3, [9; 8]), None, "a hint applies only to its own value");
+        assert_eq!(
+            back.take(3, [9; 8]),
+            None,
+            "a hint applies only to its own value"
+        );
         assert!(back.is_empty());
     }
 

@@ -22,9 +22,9 @@ use std::ops::Range;
 use std::path::Path;
 
 use crate::engine::{Splice, ValueId};
-use hints::LayoutHints;
 use crate::error::{Error, Result};
 use crate::tree::{Document, Node, Scalar, Span};
+use hints::LayoutHints;
 
 /// A file format sealant reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

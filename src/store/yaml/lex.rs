@@ -277,8 +277,7 @@ pub struct RawComment {
 pub fn comments_in_gap(bytes: &[u8], from: usize, to: usize, out: &mut Vec<RawComment>) {
     let mut at = from;
     while at < to {
-        if bytes[at] == b'#' && (at == 0 || matches!(bytes[at - 1], b' ' | b'\t' | b'\n' | b'\r'))
-        {
+        if bytes[at] == b'#' && (at == 0 || matches!(bytes[at - 1], b' ' | b'\t' | b'\n' | b'\r')) {
             let mut end = at;
             while end < bytes.len() && bytes[end] != b'\n' {
                 end += 1;

@@ -65,7 +65,9 @@ pub fn parse(text: &str, file: &str) -> Result<(Parsed, YamlLayout)> {
         docs.push(d.doc);
     }
     let metadata = metadata.map(|tree| FoundMetadata { tree, ranges });
-    let crlf = text.find('\n').is_some_and(|i| i > 0 && text.as_bytes()[i - 1] == b'\r');
+    let crlf = text
+        .find('\n')
+        .is_some_and(|i| i > 0 && text.as_bytes()[i - 1] == b'\r');
     Ok((
         Parsed { docs, metadata },
         YamlLayout {
@@ -343,8 +345,15 @@ mod tests {
         let (parsed, _) = parse_ok(text);
         let meta = parsed.metadata.expect("metadata");
         assert_eq!(meta.ranges.len(), 2);
-        let mut edits: Vec<_> = meta.ranges.iter().map(|r| Edit::new(r.clone(), "")).collect();
-        assert_eq!(super::super::apply_edits(text, &mut edits), "a: 1\n---\nb: 2\n");
+        let mut edits: Vec<_> = meta
+            .ranges
+            .iter()
+            .map(|r| Edit::new(r.clone(), ""))
+            .collect();
+        assert_eq!(
+            super::super::apply_edits(text, &mut edits),
+            "a: 1\n---\nb: 2\n"
+        );
         assert!(parsed.docs[0].get("sops").is_none());
     }
 

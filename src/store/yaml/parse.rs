@@ -453,7 +453,11 @@ impl Builder<'_> {
                 if anchor != 0 {
                     self.anchors.insert(anchor, node.clone());
                 }
-                let last = if flow { at } else { self.last_token_end.saturating_sub(1) };
+                let last = if flow {
+                    at
+                } else {
+                    self.last_token_end.saturating_sub(1)
+                };
                 let line = self.lines.line_index(last);
                 self.attach(node, None, line)?;
                 self.flush_waiting();
@@ -553,7 +557,9 @@ impl Builder<'_> {
                 if anchor != 0 {
                     self.anchors.insert(anchor, node.clone());
                 }
-                let line = self.lines.line_index(range.end.saturating_sub(1).max(range.start));
+                let line = self
+                    .lines
+                    .line_index(range.end.saturating_sub(1).max(range.start));
                 self.attach(node, Some(range.start), line)?;
             }
         }
