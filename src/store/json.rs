@@ -20,6 +20,7 @@
 //! (as sops 3.13.2 reads JSON); `-0` is [`Scalar::Float`] `-0.0`, which keeps its sign and
 //! gives the same plaintext (`-0`) as sops 3.11; everything else is a `Float`.
 
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use crate::error::{code, Error, Location, Result};
@@ -555,6 +556,7 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         // Fast path: no escapes.
         loop {
+            self.skip_plain();
             match self.peek() {
                 None => return Err(self.error(open, "unterminated string")),
                 Some(b'"') => {
@@ -580,16 +582,41 @@ impl<'a> Parser<'a> {
                 Some(c) if c < 0x20 => return Err(self.control_error()),
                 Some(_) => {
                     let run = self.pos;
-                    while let Some(&c) = self.b.get(self.pos) {
-                        if c == b'"' || c == b'\\' || c < 0x20 {
-                            break;
-                        }
-                        self.pos += 1;
-                    }
+                    self.skip_plain();
                     out.push_str(&self.src[run..self.pos]);
                 }
             }
         }
+    }
+
+    /// Moves `pos` to the next byte that ends a plain run inside a string: `"`, `\\`, a
+    /// control character, or the end.
+    fn skip_plain(&mut self) {
+        const STOP: [bool; 256] = {
+            let mut t = [false; 256];
+            let mut i = 0;
+            while i < 0x20 {
+                t[i] = true;
+                i += 1;
+            }
+            t[b'"' as usize] = true;
+            t[b'\\' as usize] = true;
+            t
+        };
+        let rest = &self.b[self.pos..];
+        // Eight bytes at a time while none of them stops the run.
+        let mut i = 0;
+        while i + 8 <= rest.len() {
+            let chunk = &rest[i..i + 8];
+            if chunk.iter().any(|&c| STOP[c as usize]) {
+                break;
+            }
+            i += 8;
+        }
+        while i < rest.len() && !STOP[rest[i] as usize] {
+            i += 1;
+        }
+        self.pos += i;
     }
 
     fn control_error(&self) -> Error {
@@ -689,7 +716,9 @@ pub fn render_encrypted(enc: &str) -> String {
 fn write_scalar(out: &mut String, s: &Scalar) -> Result<()> {
     match s {
         Scalar::Str(v) => write_string(out, v),
-        Scalar::Int(i) => out.push_str(&i.to_string()),
+        Scalar::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
         Scalar::Float(f) => out.push_str(&format_float(*f).ok_or_else(|| {
             emit_error("JSON cannot represent an infinite or NaN number (sops fails too)")
         })?),
@@ -763,6 +792,22 @@ fn rfc3339_nano(t: &time::OffsetDateTime) -> Option<String> {
 /// `&` as `\u003c` `\u003e` `\u0026`, U+2028/U+2029 escaped, everything else raw.
 fn write_string(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    /// Bytes that may need escaping (0xE2 starts U+2028 and U+2029).
+    const MAYBE: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 0x20 {
+            t[i] = true;
+            i += 1;
+        }
+        t[b'"' as usize] = true;
+        t[b'\\' as usize] = true;
+        t[b'<' as usize] = true;
+        t[b'>' as usize] = true;
+        t[b'&' as usize] = true;
+        t[0xE2] = true;
+        t
+    };
     out.reserve(s.len() + 2);
     out.push('"');
     let b = s.as_bytes();
@@ -770,6 +815,10 @@ fn write_string(out: &mut String, s: &str) {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
+        if !MAYBE[c as usize] {
+            i += 1;
+            continue;
+        }
         let escape: Option<&str> = match c {
             b'"' => Some("\\\""),
             b'\\' => Some("\\\\"),
