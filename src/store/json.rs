@@ -16,11 +16,18 @@
 //! * Nesting is limited to [`MAX_DEPTH`] levels (Go allows 10000); deeper input is a
 //!   parse error rather than a stack overflow.
 //!
-//! Typing: an integer literal (no `.`, `e`, `E`) that fits in an i64 is [`Scalar::Int`]
-//! (as sops 3.13.2 reads JSON); `-0` is [`Scalar::Float`] `-0.0`, which keeps its sign and
-//! gives the same plaintext (`-0`) as sops 3.11; everything else is a `Float`.
+//! Typing: sops 3.11 reads every JSON number as a float64, and its MAC hashes clear
+//! numbers that way. An integer literal (no `.`, `e`, `E`) whose value a float64 holds
+//! exactly (|n| <= 2^53) is a [`Scalar::Int`]: same plaintext, same MAC, and `type:int`
+//! as sops 3.13.2 writes it. Larger integers are `Float`s, rounded exactly as sops 3.11
+//! rounds them, so clear values keep a matching MAC; sealant's layout hints still give
+//! the user's own digits back on decrypt. `-0` is [`Scalar::Float`] `-0.0` (plaintext
+//! `-0`, as sops 3.11); everything else is a `Float`.
 
 use std::fmt::Write as _;
+
+/// The largest integer magnitude a float64 holds exactly.
+const EXACT_FLOAT_INT: u64 = 1 << 53;
 use std::ops::Range;
 
 use crate::error::{code, Error, Location, Result};
@@ -523,7 +530,11 @@ impl<'a> Parser<'a> {
         let literal = &self.src[start..self.pos];
         let value = if literal == "-0" {
             Scalar::Float(-0.0)
-        } else if let Some(i) = integer.then(|| literal.parse::<i64>().ok()).flatten() {
+        } else if let Some(i) = integer
+            .then(|| literal.parse::<i64>().ok())
+            .flatten()
+            .filter(|i| i.unsigned_abs() <= EXACT_FLOAT_INT)
+        {
             Scalar::Int(i)
         } else {
             match literal.parse::<f64>() {

@@ -1,0 +1,7 @@
+//! The integration tests: one binary that drives the built `sealant` (and the real
+//! `sops` and `age` for interop). See `support` for the builder.
+
+mod cli;
+mod corpus;
+mod support;
+mod vectors;
