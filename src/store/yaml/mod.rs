@@ -197,9 +197,11 @@ impl YamlLayout {
     }
 
     fn render(&self, span: &Span, value: &Scalar) -> String {
+        let indent = self.block_indent(span);
         let ctx = RenderCtx {
-            indent: self.block_indent(span),
+            indent,
             in_flow: span.in_flow,
+            indicator: indent.saturating_sub(holder_col(span)),
         };
         let Scalar::Str(s) = value else {
             return render_scalar(value, &ctx);
@@ -207,7 +209,11 @@ impl YamlLayout {
         let styled = match span.style {
             Style::Plain | Style::Raw => None,
             Style::Literal { indent } | Style::Folded { indent } => {
-                let ctx = RenderCtx { indent, ..ctx };
+                let ctx = RenderCtx {
+                    indent,
+                    indicator: indent.saturating_sub(holder_col(span)),
+                    ..ctx
+                };
                 render_string_as(s, span.style, &ctx)
             }
             Style::SingleQuoted | Style::DoubleQuoted => render_string_as(s, span.style, &ctx),
@@ -257,6 +263,15 @@ impl YamlLayout {
                 Edit::new(at..at, insert)
             })
             .collect()
+    }
+}
+
+/// Indentation of the node holding a leaf: its key's or its dash's column. A block
+/// scalar's indentation indicator counts from there.
+fn holder_col(span: &Span) -> usize {
+    match span.holder {
+        Holder::Key { col, .. } | Holder::Dash { col, .. } => col,
+        Holder::None => span.line_indent,
     }
 }
 

@@ -126,66 +126,82 @@ pub fn parse(text: &str, file: &str) -> Result<ParsedYaml> {
     let lines = Lines::new(text);
 
     // Step 1: events with exact token extents.
+    let mut parser_input = std::borrow::Cow::Borrowed(text);
     let mut events = Vec::new();
     let mut tokens: Vec<std::ops::Range<usize>> = Vec::new();
     let mut header_comments = HashMap::new();
     let mut extra_comments = Vec::new();
-    for result in Parser::new_from_str(text) {
-        let (event, span) = result.map_err(|e| {
-            let at = to_byte.byte(e.marker().index());
-            Error::Parse {
-                file: file.to_string(),
-                at: lines.location(text, at),
-                what: sanitize_scan_error(e.info()),
-            }
-        })?;
-        let start = to_byte.byte(span.start.index());
-        let end = to_byte.byte(span.end.index()).max(start);
-        let ev = match event {
-            Event::Scalar(value, style, anchor, tag) => {
-                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
-                let token_start = lex::skip_properties(bytes, start).min(end.max(start));
-                let (range, style) = scalar_extent(text, style, token_start, end, file, &lines)?;
-                if let Style::Literal { .. } | Style::Folded { .. } = style {
-                    let block = lex::block_scalar(bytes, range.start, end);
-                    if let Some(comment) = block.header_comment {
-                        header_comments.insert(range.start, comment.clone());
-                        extra_comments.push(RawComment {
-                            hash: comment.start,
-                            end: comment.end,
-                            trailing: true,
-                        });
+    'parse: loop {
+        events.clear();
+        tokens.clear();
+        header_comments.clear();
+        extra_comments.clear();
+        for result in Parser::new_from_str(&parser_input) {
+            let (event, span) = match result {
+                Ok(ok) => ok,
+                Err(e) => {
+                    let at = to_byte.byte(e.marker().index());
+                    if let Some(patched) = flow_close_workaround(&parser_input, at, e.info()) {
+                        parser_input = std::borrow::Cow::Owned(patched);
+                        continue 'parse;
+                    }
+                    return Err(Error::Parse {
+                        file: file.to_string(),
+                        at: lines.location(text, at),
+                        what: sanitize_scan_error(e.info()),
+                    });
+                }
+            };
+            let start = to_byte.byte(span.start.index());
+            let end = to_byte.byte(span.end.index()).max(start);
+            let ev = match event {
+                Event::Scalar(value, style, anchor, tag) => {
+                    let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                    let token_start = lex::skip_properties(bytes, start).min(end.max(start));
+                    let (range, style) =
+                        scalar_extent(text, style, token_start, end, file, &lines)?;
+                    if let Style::Literal { .. } | Style::Folded { .. } = style {
+                        let block = lex::block_scalar(bytes, range.start, end);
+                        if let Some(comment) = block.header_comment {
+                            header_comments.insert(range.start, comment.clone());
+                            extra_comments.push(RawComment {
+                                hash: comment.start,
+                                end: comment.end,
+                                trailing: true,
+                            });
+                        }
+                    }
+                    tokens.push(range.clone());
+                    Ev::Scalar {
+                        value: value.into_owned(),
+                        style,
+                        anchor,
+                        tag,
+                        range,
                     }
                 }
-                tokens.push(range.clone());
-                Ev::Scalar {
-                    value: value.into_owned(),
-                    style,
-                    anchor,
-                    tag,
-                    range,
+                Event::Alias(id) => {
+                    tokens.push(start..end);
+                    Ev::Alias { id, at: start }
                 }
-            }
-            Event::Alias(id) => {
-                tokens.push(start..end);
-                Ev::Alias { id, at: start }
-            }
-            Event::MappingStart(anchor, _) => Ev::MapStart {
-                anchor,
-                at: start,
-                flow: bytes.get(start) == Some(&b'{'),
-            },
-            Event::SequenceStart(anchor, _) => Ev::ListStart {
-                anchor,
-                at: start,
-                flow: bytes.get(start) == Some(&b'['),
-            },
-            Event::MappingEnd | Event::SequenceEnd => Ev::End { at: start },
-            Event::DocumentStart(_) => Ev::DocStart { at: start },
-            Event::DocumentEnd => Ev::DocEnd { at: start },
-            Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
-        };
-        events.push(ev);
+                Event::MappingStart(anchor, _) => Ev::MapStart {
+                    anchor,
+                    at: start,
+                    flow: bytes.get(start) == Some(&b'{'),
+                },
+                Event::SequenceStart(anchor, _) => Ev::ListStart {
+                    anchor,
+                    at: start,
+                    flow: bytes.get(start) == Some(&b'['),
+                },
+                Event::MappingEnd | Event::SequenceEnd => Ev::End { at: start },
+                Event::DocumentStart(_) => Ev::DocStart { at: start },
+                Event::DocumentEnd => Ev::DocEnd { at: start },
+                Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
+            };
+            events.push(ev);
+        }
+        break;
     }
 
     // Step 2: comments between tokens.
@@ -246,15 +262,91 @@ pub fn parse(text: &str, file: &str) -> Result<ParsedYaml> {
     })
 }
 
-/// saphyr's messages describe the problem; keep them, but make sure no quoted source
-/// text (which could be a secret) slips through.
+/// saphyr-parser checks a flow collection's closing `]`/`}` against the indentation of
+/// the block around it, so it rejects `a: [\n  "x"\n]` (go-yaml, and so sops, accept
+/// it). When that is the error, and only blanks separate the bracket from the line
+/// break before it, parse again with that line break made a space: byte offsets do not
+/// move, and spans and comments are still taken from the original text.
+fn flow_close_workaround(input: &str, at: usize, info: &str) -> Option<String> {
+    let bytes = input.as_bytes();
+    if info != "invalid indentation" || !matches!(bytes.get(at), Some(b']' | b'}')) {
+        return None;
+    }
+    let newline = bytes[..at].iter().rposition(|&b| b == b'\n')?;
+    if !bytes[newline + 1..at]
+        .iter()
+        .all(|&b| b == b' ' || b == b'\t')
+    {
+        return None;
+    }
+    // The line before must not end in a comment, which would swallow the bracket.
+    let line_start = lex::line_start_of(bytes, newline);
+    let mut gaps = Vec::new();
+    lex::comments_in_gap(bytes, line_start, newline, &mut gaps);
+    if !gaps.is_empty() {
+        return None;
+    }
+    let mut patched = input.to_string().into_bytes();
+    patched[newline] = b' ';
+    if newline > 0 && patched[newline - 1] == b'\r' {
+        patched[newline - 1] = b' ';
+    }
+    String::from_utf8(patched).ok()
+}
+
+/// saphyr's messages describe the problem. Quoted grammar tokens (`','`, `']'`) are kept;
+/// any longer quoted text could be a piece of the input, so it is dropped.
 fn sanitize_scan_error(info: &str) -> String {
-    let cut = info.find(['\'', '"', '`']).unwrap_or(info.len());
-    let msg = info[..cut].trim_end_matches([' ', ':']).trim();
+    let mut out = String::with_capacity(info.len());
+    let mut rest = info;
+    while let Some(open) = rest.find(['\'', '"', '`']) {
+        let quote = rest[open..].chars().next().unwrap_or('\'');
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find(quote) {
+            Some(close) if after[..close].chars().count() <= 2 => {
+                out.push_str(&rest[open..open + close + 2]);
+                rest = &after[close + 1..];
+            }
+            Some(close) => {
+                out.push('…');
+                rest = &after[close + 1..];
+            }
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    let msg = out.trim();
     if msg.is_empty() {
         "invalid YAML".into()
     } else {
         format!("invalid YAML: {msg}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_errors_keep_grammar_tokens_and_drop_quoted_input() {
+        assert_eq!(
+            sanitize_scan_error("while parsing a flow sequence, expected ',' or ']'"),
+            "invalid YAML: while parsing a flow sequence, expected ',' or ']'"
+        );
+        assert_eq!(
+            sanitize_scan_error("unknown tag 'hunter2-secret'"),
+            "invalid YAML: unknown tag …"
+        );
+    }
+
+    #[test]
+    fn a_closing_bracket_at_column_zero_parses_as_in_go_yaml() {
+        let text = "a: [\n  \"x\"\n]\nb: {\n  k: \"v\"\n}\n";
+        let parsed = parse(text, "t.yaml").expect("go-yaml accepts this");
+        assert_eq!(parsed.docs[0].doc.items.len(), 2);
     }
 }
 
@@ -543,16 +635,19 @@ impl Builder<'_> {
                         value: v,
                         span: Some(span),
                     }),
-                    Err(ResolveError::Uint64) => {
+                    // sops checks only the first document strictly; later ones read a
+                    // badly tagged scalar as null.
+                    Err(e) if !self.docs.is_empty() && e.null_after_first_document() => {
+                        Node::Null(Some(span))
+                    }
+                    Err(e @ (ResolveError::Uint64 | ResolveError::TimeOffset)) => {
                         return Err(Error::Input {
                             file: self.file.to_string(),
-                            what: format!(
-                                "{}: an integer in the uint64 range, which sops cannot encrypt",
-                                self.lines.location(self.text, range.start)
-                            ),
+                            what: format!("{}: {e}", self.lines.location(self.text, range.start)),
                             code: code::ENCRYPTING_TREE,
                         })
                     }
+                    Err(e) => return Err(self.err(range.start, e.to_string())),
                 };
                 if anchor != 0 {
                     self.anchors.insert(anchor, node.clone());
@@ -725,6 +820,14 @@ impl Builder<'_> {
         {
             // Between `key:` and its value: the comment opens the nested block.
             self.for_next_frame.push(leaf);
+            return;
+        }
+        // A run of comments moves together: once one of them is dedented out of the
+        // top block, the rest of the run follows it (go-yaml files the whole run as the
+        // head comment of the next, outer key).
+        if let Some(last) = self.waiting.last() {
+            let depth = last.depth;
+            self.waiting.push(Waiting { leaf, depth });
             return;
         }
         if !top.in_flow() && column < top.indent() {
