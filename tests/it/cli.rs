@@ -389,6 +389,7 @@ fn encrypted_keys(text: &str) -> Vec<String> {
                 .split(':')
                 .next()
                 .unwrap_or("")
+                .trim_matches(['"', '\''])
                 .to_string()
         })
         .collect()
