@@ -100,6 +100,10 @@ pub enum Error {
 
     #[error("cannot write {format}: {why}")]
     Emit { format: &'static str, why: String },
+
+    /// A broken internal invariant, reported instead of writing a damaged file.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
 impl Error {
@@ -114,7 +118,9 @@ impl Error {
             Error::Decrypt { .. } => code::DECRYPTING_TREE,
             Error::MacMismatch(_) => code::MAC_MISMATCH,
             Error::NoKey(_) => code::COULD_NOT_RETRIEVE_KEY,
-            Error::Recipient(_) | Error::Usage(_) | Error::NotFound(_) => code::GENERIC,
+            Error::Recipient(_) | Error::Usage(_) | Error::NotFound(_) | Error::Internal(_) => {
+                code::GENERIC
+            }
             Error::Conflict(_) => code::CONFLICTING_PARAMETERS,
             Error::TreePath { .. } => code::INVALID_TREE_PATH,
             Error::Emit { .. } => code::ERROR_DUMPING_TREE,

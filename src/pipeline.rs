@@ -107,18 +107,20 @@ pub fn encrypt(text: &str, input: Format, file: &str, opts: &EncryptOptions) -> 
         version: SOPS_VERSION.to_string(),
         unknown: Vec::new(),
     };
-    let spliced = opts.output == input && !splice.unplaced;
-    let mut metadata = metadata;
-    if spliced {
-        metadata.mark_sealant();
+    if opts.output == input && !splice.unplaced {
+        let mut marked = metadata.clone();
+        marked.mark_sealant();
         if !splice.hints.is_empty() {
             let blob = cipher.encrypt(splice.hints.serialize().as_bytes(), "str", hints::AAD)?;
-            metadata.set_unknown(hints::FIELD, blob);
+            marked.set_unknown(hints::FIELD, blob);
         }
-        splice.finish_encrypted(&metadata.to_node())
-    } else {
-        store::emit(opts.output, &parsed.docs, Some(&metadata.to_node()))
+        if let Some(text) = splice.finish_encrypted(&marked.to_node())? {
+            return Ok(text);
+        }
     }
+    // Written afresh, in sops's own layout (a conversion, or a layout that cannot be
+    // spliced): no sealant mark, so it decrypts like a file sops wrote.
+    store::emit(opts.output, &parsed.docs, Some(&metadata.to_node()))
 }
 
 /// Decrypts an encrypted file.

@@ -155,19 +155,23 @@ impl<'a> TextSplice<'a> {
         }
     }
 
-    /// The encrypted text: edits applied, metadata added.
-    pub fn finish_encrypted(mut self, metadata: &Node) -> Result<String> {
+    /// The encrypted text: edits applied, metadata added. `None` when the metadata cannot
+    /// go into this text (the caller writes the file afresh).
+    pub fn finish_encrypted(mut self, metadata: &Node) -> Result<Option<String>> {
         if let Some(e) = self.error {
             return Err(e);
         }
         match self.layout {
-            Layout::Yaml(l) => {
-                self.edits.extend(l.insert_metadata(self.text, metadata));
-                Ok(apply_edits(self.text, &mut self.edits))
-            }
+            Layout::Yaml(l) => match l.insert_metadata(self.text, metadata) {
+                Some(inserts) => {
+                    self.edits.extend(inserts);
+                    apply_edits(self.text, &mut self.edits).map(Some)
+                }
+                None => Ok(None),
+            },
             Layout::Json => {
-                let text = apply_edits(self.text, &mut self.edits);
-                json::insert_metadata(&text, metadata)
+                let text = apply_edits(self.text, &mut self.edits)?;
+                json::insert_metadata(&text, metadata).map(Some)
             }
         }
     }
@@ -179,15 +183,17 @@ impl<'a> TextSplice<'a> {
         }
         self.edits
             .extend(metadata.ranges.iter().map(|r| Edit::new(r.clone(), "")));
-        Ok(apply_edits(self.text, &mut self.edits))
+        apply_edits(self.text, &mut self.edits)
     }
 }
 
 impl Splice for TextSplice<'_> {
     fn encrypted_value(&mut self, span: &Span, enc: &str, clear: &Scalar, id: ValueId) {
         let original = &self.text[span.bytes.clone()];
-        if self.decrypted_form(span, clear).as_deref() != Some(original) {
-            self.hints.insert(self.ordinal, id, original.to_string());
+        if let Some(form) = self.decrypted_form(span, clear) {
+            if form != original {
+                self.hints.insert(self.ordinal, id, original.to_string());
+            }
         }
         self.ordinal += 1;
         match self.layout {
@@ -268,20 +274,28 @@ impl Edit {
 }
 
 /// Applies edits to `source`. Edits are sorted by position here; they must not overlap
-/// (an insertion, `a..a`, may touch a neighbour).
-pub fn apply_edits(source: &str, edits: &mut [Edit]) -> String {
+/// (an insertion, `a..a`, may touch a neighbour). Overlapping edits are a bug in a store:
+/// refuse them rather than write a damaged file.
+pub fn apply_edits(source: &str, edits: &mut [Edit]) -> Result<String> {
     edits.sort_by_key(|e| (e.range.start, e.range.end));
     let added: usize = edits.iter().map(|e| e.text.len()).sum();
     let mut out = String::with_capacity(source.len() + added);
     let mut at = 0;
     for edit in edits.iter() {
-        debug_assert!(edit.range.start >= at, "overlapping edits");
+        let in_bounds = edit.range.end <= source.len()
+            && source.is_char_boundary(edit.range.start)
+            && source.is_char_boundary(edit.range.end);
+        if edit.range.start < at || !in_bounds {
+            return Err(Error::Internal(
+                "two changes to the file overlap; nothing was written (please report this)",
+            ));
+        }
         out.push_str(&source[at..edit.range.start]);
         out.push_str(&edit.text);
         at = edit.range.end;
     }
     out.push_str(&source[at..]);
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -291,12 +305,18 @@ mod tests {
     #[test]
     fn edits_apply_in_position_order() {
         let mut edits = vec![Edit::new(6..11, "there"), Edit::new(0..5, "HELLO")];
-        assert_eq!(apply_edits("hello world!", &mut edits), "HELLO there!");
+        assert_eq!(apply_edits("hello world!", &mut edits).unwrap(), "HELLO there!");
     }
 
     #[test]
     fn insertions_and_deletions() {
         let mut edits = vec![Edit::new(5..5, ","), Edit::new(11..12, "")];
-        assert_eq!(apply_edits("hello world!", &mut edits), "hello, world");
+        assert_eq!(apply_edits("hello world!", &mut edits).unwrap(), "hello, world");
+    }
+
+    #[test]
+    fn overlapping_edits_are_refused() {
+        let mut edits = vec![Edit::new(0..5, "a"), Edit::new(3..7, "b")];
+        assert_eq!(apply_edits("hello world!", &mut edits).unwrap_err().exit_code(), 1);
     }
 }

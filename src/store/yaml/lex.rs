@@ -113,6 +113,24 @@ pub fn skip_properties(bytes: &[u8], mut at: usize) -> usize {
     }
 }
 
+/// The start of the tag (`!...`) among the node properties in `bytes[from..to]`.
+pub fn tag_start(bytes: &[u8], from: usize, to: usize) -> Option<usize> {
+    let mut at = from;
+    while at < to {
+        match bytes[at] {
+            b' ' | b'\t' | b'\r' | b'\n' => at += 1,
+            b'!' => return Some(at),
+            b'&' => {
+                while at < to && !matches!(bytes[at], b' ' | b'\t' | b'\r' | b'\n') {
+                    at += 1;
+                }
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// End of a single-quoted scalar starting at `start` (on the opening quote).
 pub fn single_quoted_end(bytes: &[u8], start: usize) -> Option<usize> {
     let mut at = start + 1;

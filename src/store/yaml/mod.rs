@@ -29,8 +29,11 @@ pub struct YamlLayout {
     header_comments: HashMap<usize, Range<usize>>,
     /// Indentation unit of the file (2, 4...), used for new blocks.
     pub indent_unit: usize,
-    /// Where each document's content ends: the `sops:` block goes there.
-    content_ends: Vec<usize>,
+    /// Where each document's content ends (the `sops:` block goes there), and the
+    /// column of its top-level keys.
+    content_ends: Vec<(usize, usize)>,
+    /// Some document's top level is a flow mapping: no block can be appended to it.
+    root_flow: bool,
     /// Whether the file uses CRLF line breaks.
     crlf: bool,
     /// Whether the file uses aliases (sops expands them).
@@ -44,6 +47,7 @@ pub fn parse(text: &str, file: &str) -> Result<(Parsed, YamlLayout)> {
     let mut metadata = None;
     let mut ranges = Vec::new();
     let mut content_ends = Vec::new();
+    let mut root_flow = false;
     for (i, d) in p.docs.into_iter().enumerate() {
         let comments_only = !d.doc.items.is_empty()
             && d.doc.items.iter().all(|i| matches!(i, Item::Comment(_)))
@@ -61,7 +65,8 @@ pub fn parse(text: &str, file: &str) -> Result<(Parsed, YamlLayout)> {
                 metadata = d.sops_value;
             }
         }
-        content_ends.push(d.content_end);
+        content_ends.push((d.content_end, d.root_indent));
+        root_flow |= d.root_flow;
         docs.push(d.doc);
     }
     let metadata = metadata.map(|tree| FoundMetadata { tree, ranges });
@@ -74,6 +79,7 @@ pub fn parse(text: &str, file: &str) -> Result<(Parsed, YamlLayout)> {
             header_comments: p.header_comments,
             indent_unit: p.indent_unit,
             content_ends,
+            root_flow,
             crlf,
             has_aliases: p.has_aliases,
         },
@@ -124,7 +130,8 @@ impl YamlLayout {
             out.push(Edit::new(span.bytes.clone(), replacement));
             return;
         };
-        let block = lex::block_scalar(text.as_bytes(), span.bytes.start, span.bytes.end);
+        let indicator = lex::skip_properties(text.as_bytes(), span.bytes.start);
+        let block = lex::block_scalar(text.as_bytes(), indicator, span.bytes.end);
         // Split the new text at its first line break: header, then body.
         let (head, body) = match replacement.find('\n') {
             Some(i) => (
@@ -236,8 +243,13 @@ impl YamlLayout {
         out.push(Edit::new(start..span.bytes.end, format!("#{text}")));
     }
 
-    /// Edits that append the `sops:` block to every document.
-    pub fn insert_metadata(&self, text: &str, metadata: &Node) -> Vec<Edit> {
+    /// Edits that append the `sops:` block to every document, at the indentation of
+    /// its top-level keys; `None` when a document's top level is a flow mapping, which
+    /// cannot take a block (the caller then writes the file afresh, as sops would).
+    pub fn insert_metadata(&self, text: &str, metadata: &Node) -> Option<Vec<Edit>> {
+        if self.root_flow {
+            return None;
+        }
         let doc = Document {
             items: vec![Item::Entry {
                 key: "sops".into(),
@@ -249,12 +261,22 @@ impl YamlLayout {
             block = block.replace('\n', "\r\n");
         }
         let nl = self.newline();
-        self.content_ends
+        let edits = self
+            .content_ends
             .iter()
-            .map(|&at| {
+            .map(|&(at, indent)| {
+                let block = if indent == 0 {
+                    block.clone()
+                } else {
+                    let pad = " ".repeat(indent);
+                    block
+                        .split_inclusive('\n')
+                        .map(|line| format!("{pad}{line}"))
+                        .collect()
+                };
                 let starts_line = at == 0 || text.as_bytes()[at - 1] == b'\n';
                 let insert = if starts_line {
-                    block.clone()
+                    block
                 } else {
                     // No line break before: add one, and leave none after, so that
                     // cutting the block restores the text exactly.
@@ -262,7 +284,8 @@ impl YamlLayout {
                 };
                 Edit::new(at..at, insert)
             })
-            .collect()
+            .collect();
+        Some(edits)
     }
 }
 
@@ -366,7 +389,7 @@ mod tests {
             .map(|r| Edit::new(r.clone(), ""))
             .collect();
         assert_eq!(
-            super::super::apply_edits(text, &mut edits),
+            super::super::apply_edits(text, &mut edits).unwrap(),
             "a: 1\n---\nb: 2\n"
         );
         assert!(parsed.docs[0].get("sops").is_none());

@@ -30,6 +30,10 @@ pub struct ParsedDoc {
     /// Where a document's content ends: the start of the next document's `---` line (or
     /// `...` line), or the end of the text.
     pub content_end: usize,
+    /// Column of the document's top-level keys (0 unless the whole document is indented).
+    pub root_indent: usize,
+    /// The top-level mapping is written in flow style (`{a: 1}`).
+    pub root_flow: bool,
 }
 
 /// Everything the YAML store needs from a parse.
@@ -117,6 +121,8 @@ struct Builder<'a> {
     sops_value: Option<Node>,
     indent_unit: Option<usize>,
     has_aliases: bool,
+    /// Column and flow style of the current document's top-level mapping.
+    root: (usize, bool),
 }
 
 /// Parses YAML text. `file` names the input in error messages.
@@ -158,10 +164,18 @@ pub fn parse(text: &str, file: &str) -> Result<ParsedYaml> {
                 Event::Scalar(value, style, anchor, tag) => {
                     let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                     let token_start = lex::skip_properties(bytes, start).min(end.max(start));
-                    let (range, style) =
+                    let (mut range, style) =
                         scalar_extent(text, style, token_start, end, file, &lines)?;
+                    // An explicit tag belongs to the value: `!!binary aGk=` must not stay
+                    // in front of an ENC string. (An anchor stays where it is.)
+                    if tag.is_some() {
+                        if let Some(at) = lex::tag_start(bytes, start, range.start) {
+                            range.start = at;
+                        }
+                    }
                     if let Style::Literal { .. } | Style::Folded { .. } = style {
-                        let block = lex::block_scalar(bytes, range.start, end);
+                        let indicator = lex::skip_properties(bytes, range.start);
+                        let block = lex::block_scalar(bytes, indicator, end);
                         if let Some(comment) = block.header_comment {
                             header_comments.insert(range.start, comment.clone());
                             extra_comments.push(RawComment {
@@ -234,6 +248,7 @@ pub fn parse(text: &str, file: &str) -> Result<ParsedYaml> {
         sops_value: None,
         indent_unit: None,
         has_aliases: false,
+        root: (0, false),
     };
     let mut comments = comments.into_iter().peekable();
     for ev in events {
@@ -485,6 +500,9 @@ impl Builder<'_> {
                         ),
                         code: code::ENCRYPTING_TREE,
                     });
+                }
+                if self.stack.is_empty() {
+                    self.root = (self.column(at), flow);
                 }
                 self.open_frame(Frame::Map {
                     items: Vec::new(),
@@ -900,6 +918,8 @@ impl Builder<'_> {
                 sops_entry: None,
                 sops_value: None,
                 content_end,
+                root_indent: 0,
+                root_flow: false,
             });
             return;
         };
@@ -910,7 +930,10 @@ impl Builder<'_> {
             sops_entry: self.sops_entry.take(),
             sops_value: self.sops_value.take(),
             content_end,
+            root_indent: self.root.0,
+            root_flow: self.root.1,
         });
+        self.root = (0, false);
     }
 }
 
