@@ -5,3 +5,4 @@
 
 pub mod error;
 pub mod tree;
+pub mod yaml_fmt;
