@@ -89,8 +89,10 @@ pub fn render_scalar(s: &Scalar, ctx: &RenderCtx) -> String {
 ///
 /// Keys use the same quoting rules as values (`"y"`, `"123"`, `'a: b'`, `""`), but can
 /// never be block scalars: a key with a line break is double-quoted here. (go-yaml
-/// writes such keys, and keys over 128 bytes, as `? key` complex keys; this function
-/// gives the single-line form.)
+/// writes such keys, and keys over 128 bytes, as `? key` complex keys; [`emit`] does
+/// that, this function gives the single-line form.)
+///
+/// [`emit`]: super::emit
 pub fn render_key(k: &str) -> String {
     let plan = plan_string(k);
     let kind = select(plan.kind, &plan.an, k.is_empty(), false, true);
@@ -289,6 +291,17 @@ pub(crate) struct Analysis {
     pub block_plain: bool,
     pub single: bool,
     pub block: bool,
+}
+
+impl Analysis {
+    /// For the texts of ints, floats, bools, timestamps and `null`: all plain-safe.
+    pub(crate) const PLAIN_SAFE: Analysis = Analysis {
+        multiline: false,
+        flow_plain: true,
+        block_plain: true,
+        single: true,
+        block: true,
+    };
 }
 
 /// A string's style after `Node.Encode` (write, then re-read), and whether the re-read
@@ -621,6 +634,37 @@ impl Out {
         self.write_str(indicator);
         self.whitespace = is_whitespace;
         self.indention = self.indention && is_indention;
+    }
+
+    /// Writes a comment block (lines already starting with `#`).
+    pub(crate) fn write_comment(&mut self, comment: &str) {
+        let mut breaks = false;
+        let mut pound = false;
+        for c in comment.chars() {
+            if is_break(c) {
+                self.write_break(c);
+                breaks = true;
+                pound = false;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                if !pound {
+                    if c != '#' {
+                        self.put('#');
+                        self.put(' ');
+                    }
+                    pound = true;
+                }
+                self.put(c);
+                self.indention = false;
+                breaks = false;
+            }
+        }
+        if !breaks {
+            self.put_break();
+        }
+        self.whitespace = true;
     }
 
     pub(crate) fn write_scalar(&mut self, s: &str, kind: Kind) {
