@@ -32,6 +32,11 @@
 //! matters for block scalars in list items (`n` = 3: keys at 5, content at 6). Keys with
 //! a line break or longer than 128 bytes are written as `? key` / `: value`. Documents
 //! are separated by `---`, with none before the first.
+//!
+//! Faithful to a fault: a multi-line string starting with a space inside a list comes
+//! out as `- |4-` with content only 2 columns in, which go-yaml itself cannot read back
+//! (sops 3.11: "did not find expected '-' indicator"). This emitter writes the same
+//! bytes; a writer that prefers readable output must avoid that case itself.
 
 use std::borrow::Cow;
 

@@ -3,7 +3,7 @@
 //! sops reads and writes YAML with go-yaml v3, which is neither YAML 1.1 nor YAML 1.2:
 //! `017` is 15, `yes` is a string, `1_000` is 1000, an unquoted date is a timestamp. The
 //! type of every clear value feeds the MAC, so sealant must type scalars exactly as
-//! go-yaml does ([`resolve`]) and, to be a byte-compatible drop-in, write them exactly as
+//! go-yaml does ([`resolve()`]) and, to be a byte-compatible drop-in, write them exactly as
 //! go-yaml does ([`render`], [`emit`]).
 //!
 //! * [`resolve()`]: the type of a scalar, from its text, style and tag.

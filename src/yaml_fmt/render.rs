@@ -232,9 +232,13 @@ pub(crate) fn format_go_float(f: f64, out: &mut String) {
     let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+    let Some(&lead) = digits.first() else {
+        out.push('0');
+        return;
+    };
     let nd = digits.len() as i32;
     if !(-4..6).contains(&exp) {
-        out.push(char::from(digits[0]));
+        out.push(char::from(lead));
         if digits.len() > 1 {
             out.push('.');
             out.extend(digits[1..].iter().map(|&d| char::from(d)));
@@ -323,6 +327,21 @@ fn is_printable(c: char) -> bool {
         && c != '\u{feff}'
 }
 
+/// Printable ASCII bytes that the analysis ignores after the first position: all but
+/// space and `,?[]{}:#`.
+const ORDINARY: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        t[b] = !matches!(
+            b as u8,
+            b',' | b'?' | b'[' | b']' | b'{' | b'}' | b':' | b'#'
+        );
+        b += 1;
+    }
+    t
+};
+
 /// go-yaml's scalar analysis: which styles can hold the text.
 pub(crate) fn analyze(s: &str) -> Analysis {
     if s.is_empty() {
@@ -347,12 +366,30 @@ pub(crate) fn analyze(s: &str) -> Analysis {
     let (mut prev_space, mut prev_break) = (false, false);
     let mut preceded_by_ws = true;
 
-    let mut chars = s.chars().peekable();
-    let mut first = true;
-    while let Some(c) = chars.next() {
-        let next = chars.peek().copied();
-        let followed_by_ws = next.is_none_or(is_blank);
-        let last = next.is_none();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        // Fast path: a printable ASCII byte that means nothing past the first position.
+        if i > 0 && ORDINARY[usize::from(byte)] {
+            prev_space = false;
+            prev_break = false;
+            preceded_by_ws = false;
+            i += 1;
+            continue;
+        }
+        let c = if byte < 0x80 {
+            char::from(byte)
+        } else {
+            match s.get(i..).and_then(|rest| rest.chars().next()) {
+                Some(c) => c,
+                None => break,
+            }
+        };
+        let w = c.len_utf8();
+        let first = i == 0;
+        let last = i + w == bytes.len();
+        let followed_by_ws = last || matches!(bytes[i + w], b' ' | b'\t');
         if first {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
@@ -407,7 +444,7 @@ pub(crate) fn analyze(s: &str) -> Analysis {
             prev_break = false;
         }
         preceded_by_ws = is_blank(c) || is_break(c) || c == '\0';
-        first = false;
+        i += w;
     }
 
     let mut an = Analysis {
@@ -575,8 +612,10 @@ impl Out {
         if self.foot_indent == indent as isize {
             self.put_break();
         }
-        while self.column < indent {
-            self.put(' ');
+        if self.column < indent {
+            let pad = indent - self.column;
+            self.buf.extend(std::iter::repeat_n(' ', pad));
+            self.column = indent;
         }
         self.whitespace = true;
         self.foot_indent = -1;
@@ -1141,8 +1180,9 @@ mod tests {
             (1e50, "1e+50"),
             (0.005, "0.005"),
             (3.5, "3.5"),
-            // A tie between two shortest candidates: Go rounds to even (sops probe q11).
-            (718757671155393.21, "7.187576711553932e+14"),
+            // Exactly 718757671155393.25: two shortest candidates tie, Go takes the even one
+            // (sops probe q11: input 718757671155393.21).
+            (718_757_671_155_393.3, "7.187576711553932e+14"),
             (f64::INFINITY, ".inf"),
             (f64::NEG_INFINITY, "-.inf"),
             (f64::NAN, ".nan"),

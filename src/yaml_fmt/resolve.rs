@@ -907,6 +907,52 @@ mod tests {
         assert!(!ResolveError::Uint64.null_after_first_document());
     }
 
+    /// The rows of spec §3.4 and research/crates.md §1.5, one by one.
+    #[test]
+    fn spec_and_research_tables() {
+        assert_eq!(int("017"), 15);
+        assert_eq!(int("0777"), 511);
+        assert_eq!(int("0o17"), 15);
+        assert_eq!(int("0x1F"), 31);
+        assert_eq!(int("0xFF_FF"), 65535);
+        assert_eq!(int("0b101"), 5);
+        assert_eq!(int("1_000"), 1000);
+        assert_eq!(int("+5"), 5);
+        assert_eq!(int("-0x1A"), -26);
+        assert_eq!(float("1."), 1.0);
+        assert_eq!(float("1e3"), 1000.0);
+        assert_eq!(float(".5"), 0.5);
+        assert_eq!(float("6.02e+23"), 6.02e23);
+        assert_eq!(float(".inf"), f64::INFINITY);
+        assert_eq!(float("-.inf"), f64::NEG_INFINITY);
+        assert!(float(".nan").is_nan());
+        for s in ["true", "True", "TRUE"] {
+            assert_eq!(plain(s), Ok(Resolved::Value(Scalar::Bool(true))));
+        }
+        for s in ["yes", "no", "on", "off", "y", "n"] {
+            assert!(is_str(s), "{s}");
+        }
+        for s in ["null", "Null", "NULL", "~", ""] {
+            assert_eq!(plain(s), Ok(Resolved::Null));
+        }
+        for s in ["2001-12-14", "2001-12-14T21:59:43.10-05:00", "2024-01-02"] {
+            assert!(
+                matches!(plain(s), Ok(Resolved::Value(Scalar::Time(_)))),
+                "{s}"
+            );
+        }
+        assert_eq!(int("9223372036854775807"), i64::MAX);
+        assert_eq!(plain("9223372036854775808"), Err(ResolveError::Uint64));
+        assert_eq!(
+            float("123456789012345678901234567890"),
+            1.2345678901234568e29
+        );
+        assert_eq!(float("-9223372036854775809"), -9.223372036854776e18);
+        assert_eq!(resolve("aGVsbG8=", true, Some("!!binary")), str_of("hello"));
+        // `<<` as a value is a string; the parser handles it as a key.
+        assert!(is_str("<<"));
+    }
+
     #[test]
     fn errors_never_show_the_value() {
         let e = resolve("s3cr3t-value", true, Some("!!int")).unwrap_err();

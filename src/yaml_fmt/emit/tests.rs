@@ -464,6 +464,12 @@ fn empty_documents_and_collections() {
 }
 
 #[test]
+fn document_of_only_comments() {
+    // sops 3.11 on an encrypted file whose only key was removed (--ignore-mac).
+    check(&[doc(vec![c(" only comment")])], 4, "# only comment\n{}\n");
+}
+
+#[test]
 fn map_of_only_comments_goes_inside_braces() {
     // Derived from go-yaml's emitter (sops cannot produce this tree from YAML input).
     let d = doc(vec![e("m", m(vec![c(" only")])), e("z", i(1))]);
