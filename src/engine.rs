@@ -370,7 +370,7 @@ impl<S: Splice> Walk<'_, S> {
                         }
                         None => self.warn("an encrypted comment does not decrypt; kept as is"),
                     }
-                } else if encrypted && !self.rules.tracks_comments() {
+                } else if encrypted && !leaf.value.is_empty() && !self.rules.tracks_comments() {
                     self.warn("a clear comment where comments are encrypted (comments are not covered by the MAC)");
                 }
             }

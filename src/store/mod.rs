@@ -305,18 +305,29 @@ mod tests {
     #[test]
     fn edits_apply_in_position_order() {
         let mut edits = vec![Edit::new(6..11, "there"), Edit::new(0..5, "HELLO")];
-        assert_eq!(apply_edits("hello world!", &mut edits).unwrap(), "HELLO there!");
+        assert_eq!(
+            apply_edits("hello world!", &mut edits).unwrap(),
+            "HELLO there!"
+        );
     }
 
     #[test]
     fn insertions_and_deletions() {
         let mut edits = vec![Edit::new(5..5, ","), Edit::new(11..12, "")];
-        assert_eq!(apply_edits("hello world!", &mut edits).unwrap(), "hello, world");
+        assert_eq!(
+            apply_edits("hello world!", &mut edits).unwrap(),
+            "hello, world"
+        );
     }
 
     #[test]
     fn overlapping_edits_are_refused() {
         let mut edits = vec![Edit::new(0..5, "a"), Edit::new(3..7, "b")];
-        assert_eq!(apply_edits("hello world!", &mut edits).unwrap_err().exit_code(), 1);
+        assert_eq!(
+            apply_edits("hello world!", &mut edits)
+                .unwrap_err()
+                .exit_code(),
+            1
+        );
     }
 }

@@ -154,7 +154,9 @@ impl YamlLayout {
         let replacement = match span.style {
             Style::SingleQuoted => format!("'{enc}'"),
             Style::DoubleQuoted => format!("\"{enc}\""),
-            Style::Plain | Style::Raw if span.in_flow => format!("\"{enc}\""),
+            // A plain ENC string would break a flow collection (`,[]`). Single quotes mark
+            // "was plain": decryption writes it plain again where it can.
+            Style::Plain | Style::Raw if span.in_flow => format!("'{enc}'"),
             Style::Plain | Style::Raw => enc.to_string(),
             Style::Literal { indent } | Style::Folded { indent } => {
                 let indicator = if matches!(span.style, Style::Literal { .. }) {
@@ -193,7 +195,7 @@ impl YamlLayout {
         }
         let mut encrypted = span.clone();
         if matches!(span.style, Style::Plain | Style::Raw) && span.in_flow {
-            encrypted.style = Style::DoubleQuoted;
+            encrypted.style = Style::SingleQuoted;
         }
         let rendered = self.render(&encrypted, value);
         Some(if self.crlf {
@@ -215,6 +217,9 @@ impl YamlLayout {
         };
         let styled = match span.style {
             Style::Plain | Style::Raw => None,
+            // In a flow collection, single quotes around an ENC string stand for a value
+            // that was plain (see `encrypted_value`).
+            Style::SingleQuoted if span.in_flow => None,
             Style::Literal { indent } | Style::Folded { indent } => {
                 let ctx = RenderCtx {
                     indent,
@@ -225,7 +230,12 @@ impl YamlLayout {
             }
             Style::SingleQuoted | Style::DoubleQuoted => render_string_as(s, span.style, &ctx),
         };
-        styled.unwrap_or_else(|| render_scalar(value, &ctx))
+        let mut out = styled.unwrap_or_else(|| render_scalar(value, &ctx));
+        // A rendered block scalar ends with its last line break; a span ends before it.
+        if out.starts_with(['|', '>']) && out.ends_with('\n') {
+            out.pop();
+        }
+        out
     }
 
     /// Replaces a comment's text (what follows `#`).
@@ -330,7 +340,7 @@ mod tests {
         assert_eq!(span_text(text, entry(doc, "c")), "plain text");
         assert_eq!(span_text(text, entry(doc, "d")), "|\n  line1\n  line2");
         assert_eq!(span_text(text, entry(doc, "e")), ">-\n  folded");
-        assert_eq!(span_text(text, entry(doc, "f")), "tagged");
+        assert_eq!(span_text(text, entry(doc, "f")), "!!str tagged");
     }
 
     #[test]
