@@ -21,37 +21,55 @@ use crate::tree::{aad_for, Document, Item, Leaf, ListItem, Node, Scalar, Span};
 /// It lets a hint be applied only to the value it was made for.
 pub type ValueId = [u8; 8];
 
-fn value_id(aad: &str, type_name: &str, plaintext: &[u8]) -> ValueId {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for part in [aad.as_bytes(), type_name.as_bytes(), plaintext] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part);
+/// The parts a [`ValueId`] is computed from; computed only when a hint needs it.
+pub struct ValueRef<'a> {
+    pub aad: &'a str,
+    pub type_name: &'a str,
+    pub plaintext: &'a [u8],
+}
+
+impl ValueRef<'_> {
+    pub fn id(&self) -> ValueId {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [
+            self.aad.as_bytes(),
+            self.type_name.as_bytes(),
+            self.plaintext,
+        ] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&h.finalize()[..8]);
+        id
     }
-    let mut id = [0u8; 8];
-    id.copy_from_slice(&h.finalize()[..8]);
-    id
 }
 
 /// Receives the changes of a walk, one per leaf that changed and has a place in the text.
 pub trait Splice {
     /// A clear value became `enc`; `clear` is the value it was.
-    fn encrypted_value(&mut self, span: &Span, enc: &str, clear: &Scalar, id: ValueId);
-    fn clear_value(&mut self, span: &Span, value: &Scalar, id: ValueId);
+    fn encrypted_value(&mut self, span: &Span, enc: &str, clear: &Scalar, id: ValueRef<'_>);
+    fn clear_value(&mut self, span: &Span, value: &Scalar, id: ValueRef<'_>);
     fn comment(&mut self, span: &Span, text: &str);
     /// A sops list-element comment (`- ENC[...,type:comment]`) decrypted back to a line.
     fn list_element_comment(&mut self, span: &Span, text: &str);
     /// A changed leaf with no place in the text (an alias copy): the output must be
     /// emitted fresh.
     fn unplaced(&mut self);
+    /// Whether the walk must also store new values in the tree (when the output is
+    /// written from the tree rather than spliced). Splicing skips it to save memory.
+    fn needs_tree(&self) -> bool {
+        true
+    }
 }
 
 /// A [`Splice`] that ignores everything, for walks whose output is emitted fresh.
 pub struct NoSplice;
 
 impl Splice for NoSplice {
-    fn encrypted_value(&mut self, _: &Span, _: &str, _: &Scalar, _: ValueId) {}
-    fn clear_value(&mut self, _: &Span, _: &Scalar, _: ValueId) {}
+    fn encrypted_value(&mut self, _: &Span, _: &str, _: &Scalar, _: ValueRef<'_>) {}
+    fn clear_value(&mut self, _: &Span, _: &Scalar, _: ValueRef<'_>) {}
     fn comment(&mut self, _: &Span, _: &str) {}
     fn list_element_comment(&mut self, _: &Span, _: &str) {}
     fn unplaced(&mut self) {}
@@ -261,11 +279,17 @@ impl<S: Splice> Walk<'_, S> {
                         span,
                         &enc,
                         &leaf.value,
-                        value_id(&aad, type_name, &bytes),
+                        ValueRef {
+                            aad: &aad,
+                            type_name,
+                            plaintext: &bytes,
+                        },
                     ),
                     None => self.splice.unplaced(),
                 }
-                leaf.value = Scalar::Str(enc);
+                if self.splice.needs_tree() || leaf.span.is_none() {
+                    leaf.value = Scalar::Str(enc);
+                }
             }
             Mode::Decrypt { .. } => {
                 if !encrypted {
@@ -288,12 +312,18 @@ impl<S: Splice> Walk<'_, S> {
                 let value = plaintext::from_bytes(&decrypted.type_name, &decrypted.plaintext)
                     .map_err(|e| e.at(&aad))?;
                 self.mac.update(&decrypted.plaintext);
-                let id = value_id(&aad, &decrypted.type_name, &decrypted.plaintext);
+                let id = ValueRef {
+                    aad: &aad,
+                    type_name: &decrypted.type_name,
+                    plaintext: &decrypted.plaintext,
+                };
                 match &leaf.span {
                     Some(span) => self.splice.clear_value(span, &value, id),
                     None => self.splice.unplaced(),
                 }
-                leaf.value = value;
+                if self.splice.needs_tree() || leaf.span.is_none() {
+                    leaf.value = value;
+                }
             }
         }
         Ok(())

@@ -76,8 +76,11 @@ pub fn encrypt(text: &str, input: Format, file: &str, opts: &EncryptOptions) -> 
         .unwrap_or_else(Rules::default_selection);
     let rules = Rules::new(selection.clone(), opts.mac_only_encrypted)?;
 
+    // Splice into the user's text when the output format is the input's and the layout
+    // allows it; otherwise the walk stores the ciphertexts in the tree, written afresh.
+    let spliced = opts.output == input && layout.can_splice();
     let mut splice = TextSplice::new(text, &layout);
-    let mac_hex = if opts.output == input {
+    let mac_hex = if spliced {
         engine::encrypt(&mut parsed.docs, &cipher, &rules, &mut splice)?
     } else {
         engine::encrypt(&mut parsed.docs, &cipher, &rules, &mut NoSplice)?
@@ -107,16 +110,18 @@ pub fn encrypt(text: &str, input: Format, file: &str, opts: &EncryptOptions) -> 
         version: SOPS_VERSION.to_string(),
         unknown: Vec::new(),
     };
-    if opts.output == input && !splice.unplaced {
-        let mut marked = metadata.clone();
+    if spliced {
+        if splice.unplaced {
+            // The tree does not hold the ciphertexts of spliced values: never emit it.
+            return Err(Error::Internal("a value without a place in a spliced file"));
+        }
+        let mut marked = metadata;
         marked.mark_sealant();
         if !splice.hints.is_empty() {
             let blob = cipher.encrypt(splice.hints.serialize().as_bytes(), "str", hints::AAD)?;
             marked.set_unknown(hints::FIELD, blob);
         }
-        if let Some(text) = splice.finish_encrypted(&marked.to_node())? {
-            return Ok(text);
-        }
+        return splice.finish_encrypted(&marked.to_node());
     }
     // Written afresh, in sops's own layout (a conversion, or a layout that cannot be
     // spliced): no sealant mark, so it decrypts like a file sops wrote.
@@ -140,8 +145,10 @@ pub fn decrypt(text: &str, input: Format, file: &str, opts: &DecryptOptions) -> 
 
     // Splice only files sealant wrote in their owner's layout; a file sops wrote
     // decrypts to exactly what `sops decrypt` prints (sops re-emits it).
-    let splice_here =
-        opts.output == input && opts.extract.is_none() && metadata.written_by_sealant();
+    let splice_here = opts.output == input
+        && opts.extract.is_none()
+        && metadata.written_by_sealant()
+        && layout.can_splice();
     let mut splice = TextSplice::new(text, &layout);
     if splice_here {
         splice.hints = read_hints(&metadata, &cipher);
@@ -175,7 +182,10 @@ pub fn decrypt(text: &str, input: Format, file: &str, opts: &DecryptOptions) -> 
             Error::NotFound("the --extract path does not exist in the file".into())
         })?;
         store::emit_value(opts.output, node)?
-    } else if splice_here && !splice.unplaced {
+    } else if splice_here {
+        if splice.unplaced {
+            return Err(Error::Internal("a value without a place in a spliced file"));
+        }
         splice.finish_decrypted(&found)?
     } else {
         store::emit(opts.output, &parsed.docs, None)?

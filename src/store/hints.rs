@@ -35,10 +35,11 @@ impl LayoutHints {
         self.by_position.insert(position, (id, original));
     }
 
-    /// The original spelling of the value at `position`, if it is the same value.
-    pub fn take(&mut self, position: usize, id: ValueId) -> Option<String> {
+    /// The original spelling of the value at `position`, if it is the same value (`id`
+    /// is computed only when there is a hint to check).
+    pub fn take(&mut self, position: usize, id: impl FnOnce() -> ValueId) -> Option<String> {
         match self.by_position.remove(&position) {
-            Some((hint_id, text)) if hint_id == id => Some(text),
+            Some((hint_id, text)) if hint_id == id() => Some(text),
             _ => None,
         }
     }

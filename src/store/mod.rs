@@ -21,7 +21,7 @@ pub mod yaml;
 use std::ops::Range;
 use std::path::Path;
 
-use crate::engine::{Splice, ValueId};
+use crate::engine::{Splice, ValueRef};
 use crate::error::{Error, Result};
 use crate::tree::{Document, Node, Scalar, Span};
 use hints::LayoutHints;
@@ -65,6 +65,19 @@ impl Format {
 pub enum Layout {
     Yaml(yaml::YamlLayout),
     Json,
+}
+
+impl Layout {
+    /// Whether values can be spliced into this text. Not when YAML aliases copy values
+    /// (sops expands them, so each copy needs its own ciphertext) or when a document's
+    /// top level is a flow mapping (no `sops:` block can follow it): such files are
+    /// written afresh, in sops's layout.
+    pub fn can_splice(&self) -> bool {
+        match self {
+            Layout::Yaml(l) => l.can_splice(),
+            Layout::Json => true,
+        }
+    }
 }
 
 /// Parses `text` in `format`. `file` names the input in messages.
@@ -155,23 +168,24 @@ impl<'a> TextSplice<'a> {
         }
     }
 
-    /// The encrypted text: edits applied, metadata added. `None` when the metadata cannot
-    /// go into this text (the caller writes the file afresh).
-    pub fn finish_encrypted(mut self, metadata: &Node) -> Result<Option<String>> {
+    /// The encrypted text: edits applied, metadata added.
+    pub fn finish_encrypted(mut self, metadata: &Node) -> Result<String> {
         if let Some(e) = self.error {
             return Err(e);
         }
         match self.layout {
-            Layout::Yaml(l) => match l.insert_metadata(self.text, metadata) {
-                Some(inserts) => {
-                    self.edits.extend(inserts);
-                    apply_edits(self.text, &mut self.edits).map(Some)
-                }
-                None => Ok(None),
-            },
+            Layout::Yaml(l) => {
+                let inserts = l
+                    .insert_metadata(self.text, metadata)
+                    .ok_or(Error::Internal(
+                        "the sops block cannot be added to this layout",
+                    ))?;
+                self.edits.extend(inserts);
+                apply_edits(self.text, &mut self.edits)
+            }
             Layout::Json => {
                 let text = apply_edits(self.text, &mut self.edits)?;
-                json::insert_metadata(&text, metadata).map(Some)
+                json::insert_metadata(&text, metadata)
             }
         }
     }
@@ -188,11 +202,12 @@ impl<'a> TextSplice<'a> {
 }
 
 impl Splice for TextSplice<'_> {
-    fn encrypted_value(&mut self, span: &Span, enc: &str, clear: &Scalar, id: ValueId) {
+    fn encrypted_value(&mut self, span: &Span, enc: &str, clear: &Scalar, id: ValueRef<'_>) {
         let original = &self.text[span.bytes.clone()];
         if let Some(form) = self.decrypted_form(span, clear) {
             if form != original {
-                self.hints.insert(self.ordinal, id, original.to_string());
+                self.hints
+                    .insert(self.ordinal, id.id(), original.to_string());
             }
         }
         self.ordinal += 1;
@@ -204,10 +219,10 @@ impl Splice for TextSplice<'_> {
         }
     }
 
-    fn clear_value(&mut self, span: &Span, value: &Scalar, id: ValueId) {
+    fn clear_value(&mut self, span: &Span, value: &Scalar, id: ValueRef<'_>) {
         let ordinal = self.ordinal;
         self.ordinal += 1;
-        if let Some(original) = self.hints.take(ordinal, id) {
+        if let Some(original) = self.hints.take(ordinal, || id.id()) {
             self.edits.push(Edit::new(span.bytes.clone(), original));
             return;
         }
@@ -236,6 +251,10 @@ impl Splice for TextSplice<'_> {
 
     fn unplaced(&mut self) {
         self.unplaced = true;
+    }
+
+    fn needs_tree(&self) -> bool {
+        false
     }
 }
 

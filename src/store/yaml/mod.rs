@@ -103,6 +103,11 @@ fn metadata_cut(text: &str, range: Range<usize>) -> Range<usize> {
 }
 
 impl YamlLayout {
+    /// See [`super::Layout::can_splice`].
+    pub fn can_splice(&self) -> bool {
+        !self.has_aliases && !self.root_flow
+    }
+
     fn newline(&self) -> &'static str {
         if self.crlf {
             "\r\n"
