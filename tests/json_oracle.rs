@@ -238,7 +238,7 @@ fn sops_decrypts_files_with_inserted_metadata() {
             .iter()
             .map(|r| Edit::new(r.clone(), ""))
             .collect();
-        let without = apply_edits(&enc, &mut edits);
+        let without = apply_edits(&enc, &mut edits).unwrap();
         for style in 0..7 {
             let text = relayout(&without, style);
             let with = json::insert_metadata(&text, &meta.tree).unwrap();

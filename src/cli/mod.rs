@@ -20,10 +20,13 @@ use args::{Cli, Command, KeyArgs, OutputArgs, SelectionArgs, TypeArgs};
 /// The version sops-calling tools expect when sealant stands in for sops.
 pub const SOPS_COMPAT_VERSION: &str = "3.11.0";
 
+/// Looks up an environment variable.
+pub type VarLookup = Box<dyn Fn(&str) -> Option<String>>;
+
 /// What the process needs from its surroundings; `main` fills it from the real ones.
 pub struct Env {
     /// Looks up an environment variable.
-    pub var: Box<dyn Fn(&str) -> Option<String>>,
+    pub var: VarLookup,
     /// The name the program was invoked as (`sops` when run through a link).
     pub program: String,
 }

@@ -113,9 +113,9 @@ mod tests {
         h.insert(3, [1; 8], "0x1F".into());
         h.insert(0, [2; 8], "|\n  a\\b\r\n".into());
         let mut back = LayoutHints::parse(&h.serialize());
-        assert_eq!(back.take(0, [2; 8]).as_deref(), Some("|\n  a\\b\r\n"));
+        assert_eq!(back.take(0, || [2; 8]).as_deref(), Some("|\n  a\\b\r\n"));
         assert_eq!(
-            back.take(3, [9; 8]),
+            back.take(3, || [9; 8]),
             None,
             "a hint applies only to its own value"
         );

@@ -92,7 +92,6 @@ pub struct Run {
     args: Vec<OsString>,
     env: Vec<(String, String)>,
     stdin: Option<Vec<u8>>,
-    dir: Option<PathBuf>,
 }
 
 /// What a command did.
@@ -119,7 +118,6 @@ impl Run {
             args: Vec::new(),
             env: vec![("SOPS_DISABLE_VERSION_CHECK".into(), "1".into())],
             stdin: None,
-            dir: None,
         }
     }
 
@@ -149,11 +147,6 @@ impl Run {
         self
     }
 
-    pub fn dir(mut self, d: impl Into<PathBuf>) -> Run {
-        self.dir = Some(d.into());
-        self
-    }
-
     pub fn run(self) -> Output {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args);
@@ -174,9 +167,6 @@ impl Run {
             .env("XDG_CONFIG_HOME", home.join(".config"));
         for (k, v) in &self.env {
             cmd.env(k, v);
-        }
-        if let Some(d) = &self.dir {
-            cmd.current_dir(d);
         }
         cmd.stdin(if self.stdin.is_some() {
             Stdio::piped()

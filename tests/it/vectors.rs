@@ -5,7 +5,14 @@
 use crate::support::*;
 
 /// (encrypted file, expected output, identity sets that must work, identities that must fail)
-const CASES: &[(&str, &str, &[&[u8]], &[u8])] = &[
+type Case = (
+    &'static str,
+    &'static str,
+    &'static [&'static [u8]],
+    &'static [u8],
+);
+
+const CASES: &[Case] = &[
     ("enc/simple.yaml", "expected/simple.yaml", &[&[1]], &[2, 3]),
     (
         "enc/yaml_types.yaml",

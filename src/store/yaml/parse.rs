@@ -341,30 +341,6 @@ fn sanitize_scan_error(info: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scan_errors_keep_grammar_tokens_and_drop_quoted_input() {
-        assert_eq!(
-            sanitize_scan_error("while parsing a flow sequence, expected ',' or ']'"),
-            "invalid YAML: while parsing a flow sequence, expected ',' or ']'"
-        );
-        assert_eq!(
-            sanitize_scan_error("unknown tag 'hunter2-secret'"),
-            "invalid YAML: unknown tag …"
-        );
-    }
-
-    #[test]
-    fn a_closing_bracket_at_column_zero_parses_as_in_go_yaml() {
-        let text = "a: [\n  \"x\"\n]\nb: {\n  k: \"v\"\n}\n";
-        let parsed = parse(text, "t.yaml").expect("go-yaml accepts this");
-        assert_eq!(parsed.docs[0].doc.items.len(), 2);
-    }
-}
-
 fn scalar_extent(
     text: &str,
     style: ScalarStyle,
@@ -972,5 +948,29 @@ fn strip_spans(node: Node) -> Node {
         ),
         Node::Scalar(leaf) => Node::Scalar(Leaf::new(leaf.value)),
         Node::Null(_) => Node::Null(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_errors_keep_grammar_tokens_and_drop_quoted_input() {
+        assert_eq!(
+            sanitize_scan_error("while parsing a flow sequence, expected ',' or ']'"),
+            "invalid YAML: while parsing a flow sequence, expected ',' or ']'"
+        );
+        assert_eq!(
+            sanitize_scan_error("unknown tag 'hunter2-secret'"),
+            "invalid YAML: unknown tag …"
+        );
+    }
+
+    #[test]
+    fn a_closing_bracket_at_column_zero_parses_as_in_go_yaml() {
+        let text = "a: [\n  \"x\"\n]\nb: {\n  k: \"v\"\n}\n";
+        let parsed = parse(text, "t.yaml").expect("go-yaml accepts this");
+        assert_eq!(parsed.docs[0].doc.items.len(), 2);
     }
 }
