@@ -2,9 +2,8 @@
 //! file by hand with sealant's cipher, MAC and age wrapping (single key and Shamir
 //! 2-of-3 key groups), then ask `sops decrypt` to read it.
 //!
-//! sops is looked for in `$SEALANT_SOPS`, then `/work/tools/sops`, then on PATH. If it
-//! is missing the tests print a notice and pass: sops is a reference tool, not a build
-//! dependency.
+//! sops is `$SOPS_BIN` (set by scripts/test.sh), else `sops` on PATH. If it is missing
+//! the tests print a notice and pass, except under `CI=true`, where they fail.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -16,22 +15,25 @@ use sealant::tree::Scalar;
 fn vectors() -> PathBuf {
     std::env::var_os("SEALANT_VECTORS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/vectors"))
 }
 
 fn sops() -> Option<PathBuf> {
     let candidates = [
-        std::env::var_os("SEALANT_SOPS").map(PathBuf::from),
-        Some(PathBuf::from("/work/tools/sops")),
+        std::env::var_os("SOPS_BIN").map(PathBuf::from),
         Some(PathBuf::from("sops")),
     ];
-    candidates.into_iter().flatten().find(|p| {
+    let found = candidates.into_iter().flatten().find(|p| {
         Command::new(p)
             .arg("--version")
             .env("SOPS_DISABLE_VERSION_CHECK", "1")
             .output()
             .is_ok_and(|o| o.status.success())
-    })
+    });
+    if found.is_none() && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("sops not found (run scripts/install-reference-tools.sh); CI never skips");
+    }
+    found
 }
 
 fn key_text(n: u8) -> String {

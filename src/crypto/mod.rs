@@ -15,18 +15,18 @@ pub use cipher::{looks_encrypted, parse_enc, Decrypted, EncParts, ValueCipher};
 pub use datakey::DataKey;
 pub use mac::{decrypt_mac, encrypt_mac, verify_mac, MacHasher};
 
-/// Access to the shared compatibility vectors (`shared/vectors`, beside the repository)
+/// Access to the compatibility vectors (`testdata/vectors`, copied from sops 3.11.0)
 /// for unit tests. A missing directory fails the test: the vectors are part of the
 /// environment, and silently skipping them would hide a broken setup.
 #[cfg(test)]
 pub(crate) mod test_vectors {
     use std::path::PathBuf;
 
-    /// The vectors directory: `$SEALANT_VECTORS`, else `<repo>/../shared/vectors`.
+    /// The vectors directory: `$SEALANT_VECTORS`, else `<repo>/testdata/vectors`.
     pub fn dir() -> PathBuf {
         let dir = std::env::var_os("SEALANT_VECTORS")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors"));
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/vectors"));
         assert!(
             dir.join("README.md").is_file(),
             "compatibility vectors not found at {} (set SEALANT_VECTORS)",

@@ -29,6 +29,25 @@ fn encrypt(file: &std::path::Path, recipients: &str) -> Vec<u8> {
         .stdout
 }
 
+/// Files whose layout is not kept yet, and why (docs/COMPATIBILITY.md). They are still
+/// encrypted correctly and read by sops (the interop tests below); only the layout falls
+/// back to sops's own. The test fails if one of them starts round-tripping, so the list
+/// only ever shrinks.
+const LAYOUT_NOT_KEPT_YET: &[(&str, &str)] = &[
+    (
+        "anchors-merge-keys.yaml",
+        "aliases are expanded, as sops does",
+    ),
+    (
+        "docker-compose-stack.yaml",
+        "aliases are expanded, as sops does",
+    ),
+    (
+        "gitlab-ci-anchors.yaml",
+        "aliases are expanded, as sops does",
+    ),
+];
+
 fn round_trip(ext: &str) {
     let files = corpus(ext);
     assert!(
@@ -39,17 +58,28 @@ fn round_trip(ext: &str) {
     let dir = scratch();
     let mut failures = Vec::new();
     for file in &files {
-        let name = file.file_name().expect("name");
-        let enc = dir.path().join(name);
+        let name = file
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let enc = dir.path().join(&name);
         std::fs::write(&enc, encrypt(file, &recipient(1))).expect("write");
         let out = sealant().arg("decrypt").arg(&enc).key(1).run();
-        if out.code != 0 || out.stdout != read(file) {
-            failures.push(format!(
-                "{} (exit {}) {}",
-                name.to_string_lossy(),
-                out.code,
-                out.stderr
-            ));
+        assert_eq!(out.code, 0, "{name}: {}", out.stderr);
+        assert!(
+            out.stderr.is_empty(),
+            "{name}: no warnings expected: {}",
+            out.stderr
+        );
+        let exact = out.stdout == read(file);
+        let excepted = LAYOUT_NOT_KEPT_YET.iter().any(|(f, _)| *f == name);
+        match (exact, excepted) {
+            (true, false) | (false, true) => {}
+            (false, false) => failures.push(format!("{name}: decrypt(encrypt(f)) != f")),
+            (true, true) => failures.push(format!(
+                "{name} round-trips now: remove it from LAYOUT_NOT_KEPT_YET and the docs"
+            )),
         }
     }
     assert!(
