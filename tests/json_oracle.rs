@@ -38,7 +38,7 @@ fn sops(args: &[&str]) -> String {
             &std::fs::read_to_string(Path::new(VECTORS).join(format!("keys/age{n}.txt"))).unwrap();
     }
     std::fs::write(&keys, both).unwrap();
-    let out = Command::new(&sops_bin())
+    let out = Command::new(sops_bin())
         .args(["--config", "/dev/null"])
         .args(args)
         .env("SOPS_DISABLE_VERSION_CHECK", "1")
