@@ -463,20 +463,7 @@ impl Builder<'_> {
                 self.finish_doc(end);
             }
             Ev::MapStart { anchor, at, flow } => {
-                self.note_indent(at, flow);
-                if let Some(Frame::Map {
-                    pending_key: None, ..
-                }) = self.stack.last()
-                {
-                    return Err(Error::Input {
-                        file: self.file.to_string(),
-                        what: format!(
-                            "{}: a mapping used as a key; sops needs string keys",
-                            self.lines.location(self.text, at)
-                        ),
-                        code: code::ENCRYPTING_TREE,
-                    });
-                }
+                self.collection_start(at, flow, "a mapping")?;
                 if self.stack.is_empty() {
                     self.root = (self.column(at), flow);
                 }
@@ -491,20 +478,7 @@ impl Builder<'_> {
                 });
             }
             Ev::ListStart { anchor, at, flow } => {
-                self.note_indent(at, flow);
-                if let Some(Frame::Map {
-                    pending_key: None, ..
-                }) = self.stack.last()
-                {
-                    return Err(Error::Input {
-                        file: self.file.to_string(),
-                        what: format!(
-                            "{}: a sequence used as a key; sops needs string keys",
-                            self.lines.location(self.text, at)
-                        ),
-                        code: code::ENCRYPTING_TREE,
-                    });
-                }
+                self.collection_start(at, flow, "a sequence")?;
                 self.open_frame(Frame::List {
                     items: Vec::new(),
                     indent: self.column(at),
@@ -580,16 +554,7 @@ impl Builder<'_> {
                     if style == Style::Plain && value != "<<" {
                         match resolve(&value, true, tag.as_deref()) {
                             Ok(Resolved::Value(Scalar::Str(_))) => {}
-                            _ => {
-                                return Err(Error::Input {
-                                    file: self.file.to_string(),
-                                    what: format!(
-                                        "{}: a key that is not a string (sops needs string keys)",
-                                        self.lines.location(self.text, range.start)
-                                    ),
-                                    code: code::ENCRYPTING_TREE,
-                                })
-                            }
+                            _ => return Err(self.key_error(range.start, "a non-string scalar")),
                         }
                     }
                     let line_start = lex::line_start_of(self.text.as_bytes(), range.start);
@@ -651,6 +616,30 @@ impl Builder<'_> {
                     .line_index(range.end.saturating_sub(1).max(range.start));
                 self.attach(node, Some(range.start), line)?;
             }
+        }
+        Ok(())
+    }
+
+    /// A key that is not a string: sops cannot encrypt such a tree (exit 23).
+    fn key_error(&self, at: usize, what: &str) -> Error {
+        Error::Input {
+            file: self.file.to_string(),
+            what: format!(
+                "{}: {what} used as a key; sops needs string keys",
+                self.lines.location(self.text, at)
+            ),
+            code: code::ENCRYPTING_TREE,
+        }
+    }
+
+    /// Checks a collection that starts at `at` is not a key, and notes its indentation.
+    fn collection_start(&mut self, at: usize, flow: bool, what: &str) -> Result<()> {
+        self.note_indent(at, flow);
+        if let Some(Frame::Map {
+            pending_key: None, ..
+        }) = self.stack.last()
+        {
+            return Err(self.key_error(at, what));
         }
         Ok(())
     }
