@@ -136,115 +136,40 @@ struct Builder<'a> {
 
 /// Parses YAML text. `file` names the input in error messages.
 pub fn parse(text: &str, file: &str) -> Result<ParsedYaml> {
+    let mut input = std::borrow::Cow::Borrowed(text);
+    loop {
+        match parse_pass(text, &input, file) {
+            Ok(parsed) => return Ok(parsed),
+            Err(Pass::Retry(patched)) => input = std::borrow::Cow::Owned(patched),
+            Err(Pass::Fail(e)) => return Err(e),
+        }
+    }
+}
+
+/// Why a parse pass stopped.
+enum Pass {
+    /// Parse again with this input (see `flow_close_workaround`).
+    Retry(String),
+    Fail(Error),
+}
+
+impl From<Error> for Pass {
+    fn from(e: Error) -> Pass {
+        Pass::Fail(e)
+    }
+}
+
+/// One streaming pass: each event goes to the tree builder as it arrives, after the
+/// comments in the text before it. `input` is what saphyr reads (`text`, or `text` with
+/// one line break made a space); spans and comments always come from `text`.
+fn parse_pass(text: &str, input: &str, file: &str) -> std::result::Result<ParsedYaml, Pass> {
     let bytes = text.as_bytes();
     let mut to_byte = CharToByte::new(text);
-    let lines = Lines::new(text);
-
-    // Step 1: events with exact token extents.
-    let mut parser_input = std::borrow::Cow::Borrowed(text);
-    let mut events = Vec::new();
-    let mut tokens: Vec<std::ops::Range<usize>> = Vec::new();
     let mut header_comments = HashMap::new();
-    let mut extra_comments = Vec::new();
-    'parse: loop {
-        events.clear();
-        tokens.clear();
-        header_comments.clear();
-        extra_comments.clear();
-        for result in Parser::new_from_str(&parser_input) {
-            let (event, span) = match result {
-                Ok(ok) => ok,
-                Err(e) => {
-                    let at = to_byte.byte(e.marker().index());
-                    if let Some(patched) = flow_close_workaround(&parser_input, at, e.info()) {
-                        parser_input = std::borrow::Cow::Owned(patched);
-                        continue 'parse;
-                    }
-                    return Err(Error::Parse {
-                        file: file.to_string(),
-                        at: lines.location(text, at),
-                        what: sanitize_scan_error(e.info()),
-                    });
-                }
-            };
-            let start = to_byte.byte(span.start.index());
-            let end = to_byte.byte(span.end.index()).max(start);
-            let ev = match event {
-                Event::Scalar(value, style, anchor, tag) => {
-                    let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
-                    let token_start = lex::skip_properties(bytes, start).min(end.max(start));
-                    let (mut range, style) =
-                        scalar_extent(text, style, token_start, end, file, &lines)?;
-                    // An explicit tag belongs to the value: `!!binary aGk=` must not stay
-                    // in front of an ENC string. (An anchor stays where it is.)
-                    if tag.is_some() {
-                        if let Some(at) = lex::tag_start(bytes, start, range.start) {
-                            range.start = at;
-                        }
-                    }
-                    if let Style::Literal { .. } | Style::Folded { .. } = style {
-                        let indicator = lex::skip_properties(bytes, range.start);
-                        let block = lex::block_scalar(bytes, indicator, end);
-                        if let Some(comment) = block.header_comment {
-                            header_comments.insert(range.start, comment.clone());
-                            extra_comments.push(RawComment {
-                                hash: comment.start,
-                                end: comment.end,
-                                trailing: true,
-                            });
-                        }
-                    }
-                    tokens.push(range.clone());
-                    Ev::Scalar {
-                        value: value.into_owned(),
-                        style,
-                        anchor,
-                        tag,
-                        range,
-                    }
-                }
-                Event::Alias(id) => {
-                    tokens.push(start..end);
-                    Ev::Alias { id, at: start }
-                }
-                Event::MappingStart(anchor, _) => Ev::MapStart {
-                    anchor,
-                    at: start,
-                    flow: bytes.get(start) == Some(&b'{'),
-                },
-                Event::SequenceStart(anchor, _) => Ev::ListStart {
-                    anchor,
-                    at: start,
-                    flow: bytes.get(start) == Some(&b'['),
-                },
-                Event::MappingEnd | Event::SequenceEnd => Ev::End { at: start },
-                Event::DocumentStart(_) => Ev::DocStart { at: start },
-                Event::DocumentEnd => Ev::DocEnd { at: start },
-                Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
-            };
-            events.push(ev);
-        }
-        break;
-    }
-
-    // Step 2: comments between tokens.
-    let mut comments = Vec::new();
-    let mut from = 0;
-    for token in &tokens {
-        if token.start > from {
-            lex::comments_in_gap(bytes, from, token.start, &mut comments);
-        }
-        from = from.max(token.end);
-    }
-    lex::comments_in_gap(bytes, from, bytes.len(), &mut comments);
-    comments.extend(extra_comments);
-    comments.sort_by_key(|c| c.hash);
-
-    // Step 3: merge into trees.
     let mut builder = Builder {
         text,
         file,
-        lines,
+        lines: Lines::new(text),
         stack: Vec::new(),
         for_next_frame: Vec::new(),
         waiting: Vec::new(),
@@ -260,24 +185,113 @@ pub fn parse(text: &str, file: &str) -> Result<ParsedYaml> {
         has_aliases: false,
         root: (0, false),
     };
-    let mut comments = comments.into_iter().peekable();
-    for ev in events {
-        let at = ev.position();
-        while let Some(c) = comments.next_if(|c| c.hash < at) {
-            builder.comment(c);
+    // Comments are found in the text between tokens, up to where the next event starts.
+    let mut scanned_to = 0;
+    let mut found = Vec::new();
+    for result in Parser::new_from_str(input) {
+        let (event, span) = match result {
+            Ok(ok) => ok,
+            Err(e) => {
+                let at = to_byte.byte(e.marker().index());
+                if let Some(patched) = flow_close_workaround(input, at, e.info()) {
+                    return Err(Pass::Retry(patched));
+                }
+                return Err(Pass::Fail(Error::Parse {
+                    file: file.to_string(),
+                    at: builder.lines.location(text, at),
+                    what: sanitize_scan_error(e.info()),
+                }));
+            }
+        };
+        let start = to_byte.byte(span.start.index());
+        let end = to_byte.byte(span.end.index()).max(start);
+        let mut header_comment = None;
+        let (ev, token) = match event {
+            Event::Scalar(value, style, anchor, tag) => {
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let token_start = lex::skip_properties(bytes, start).min(end.max(start));
+                let (mut range, style) =
+                    scalar_extent(text, style, token_start, end, file, &builder.lines)?;
+                // An explicit tag belongs to the value: `!!binary aGk=` must not stay
+                // in front of an ENC string. (An anchor stays where it is.)
+                if tag.is_some() {
+                    if let Some(at) = lex::tag_start(bytes, start, range.start) {
+                        range.start = at;
+                    }
+                }
+                if let Style::Literal { .. } | Style::Folded { .. } = style {
+                    let indicator = lex::skip_properties(bytes, range.start);
+                    let block = lex::block_scalar(bytes, indicator, end);
+                    if let Some(comment) = block.header_comment {
+                        header_comments.insert(range.start, comment.clone());
+                        header_comment = Some(RawComment {
+                            hash: comment.start,
+                            end: comment.end,
+                            trailing: true,
+                        });
+                    }
+                }
+                let token = Some(range.clone());
+                (
+                    Ev::Scalar {
+                        value: value.into_owned(),
+                        style,
+                        anchor,
+                        tag,
+                        range,
+                    },
+                    token,
+                )
+            }
+            Event::Alias(id) => (Ev::Alias { id, at: start }, Some(start..end)),
+            Event::MappingStart(anchor, _) => (
+                Ev::MapStart {
+                    anchor,
+                    at: start,
+                    flow: bytes.get(start) == Some(&b'{'),
+                },
+                None,
+            ),
+            Event::SequenceStart(anchor, _) => (
+                Ev::ListStart {
+                    anchor,
+                    at: start,
+                    flow: bytes.get(start) == Some(&b'['),
+                },
+                None,
+            ),
+            Event::MappingEnd | Event::SequenceEnd => (Ev::End { at: start }, None),
+            Event::DocumentStart(_) => (Ev::DocStart { at: start }, None),
+            Event::DocumentEnd => (Ev::DocEnd { at: start }, None),
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
+        };
+        let gap_end = token.as_ref().map_or(ev.position(), |t| t.start);
+        if gap_end > scanned_to {
+            lex::comments_in_gap(bytes, scanned_to, gap_end, &mut found);
+            for c in found.drain(..) {
+                builder.comment(c);
+            }
+            scanned_to = gap_end;
         }
         builder.event(ev)?;
+        if let Some(t) = token {
+            scanned_to = scanned_to.max(t.end);
+        }
+        if let Some(c) = header_comment {
+            builder.comment(c);
+        }
     }
-    for c in comments {
+    lex::comments_in_gap(bytes, scanned_to, bytes.len(), &mut found);
+    for c in found.drain(..) {
         builder.comment(c);
     }
     builder.finish_doc(text.len());
     if builder.docs.is_empty() {
-        return Err(Error::Input {
+        return Err(Pass::Fail(Error::Input {
             file: file.to_string(),
             what: "the file is empty: a YAML file needs at least one document".into(),
             code: code::NEED_AT_LEAST_ONE_DOCUMENT,
-        });
+        }));
     }
     Ok(ParsedYaml {
         docs: builder.docs,
