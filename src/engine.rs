@@ -54,9 +54,9 @@ pub trait Splice {
     fn comment(&mut self, span: &Span, text: &str);
     /// A sops list-element comment (`- ENC[...,type:comment]`) decrypted back to a line.
     fn list_element_comment(&mut self, span: &Span, text: &str);
-    /// A changed leaf with no place in the text (an alias copy): the output must be
-    /// emitted fresh.
-    fn unplaced(&mut self);
+    /// A changed leaf with no place in the text (inside an alias copy); `value` is false
+    /// for comments.
+    fn unplaced(&mut self, value: bool);
     /// Whether the walk must also store new values in the tree (when the output is
     /// written from the tree rather than spliced). Splicing skips it to save memory.
     fn needs_tree(&self) -> bool {
@@ -72,7 +72,7 @@ impl Splice for NoSplice {
     fn clear_value(&mut self, _: &Span, _: &Scalar, _: ValueRef<'_>) {}
     fn comment(&mut self, _: &Span, _: &str) {}
     fn list_element_comment(&mut self, _: &Span, _: &str) {}
-    fn unplaced(&mut self) {}
+    fn unplaced(&mut self, _: bool) {}
 }
 
 /// Which leaves are encrypted, and what the MAC covers.
@@ -285,7 +285,7 @@ impl<S: Splice> Walk<'_, S> {
                             plaintext: &bytes,
                         },
                     ),
-                    None => self.splice.unplaced(),
+                    None => self.splice.unplaced(true),
                 }
                 if self.splice.needs_tree() || leaf.span.is_none() {
                     leaf.value = Scalar::Str(enc);
@@ -319,7 +319,7 @@ impl<S: Splice> Walk<'_, S> {
                 };
                 match &leaf.span {
                     Some(span) => self.splice.clear_value(span, &value, id),
-                    None => self.splice.unplaced(),
+                    None => self.splice.unplaced(true),
                 }
                 if self.splice.needs_tree() || leaf.span.is_none() {
                     leaf.value = value;
@@ -354,7 +354,7 @@ impl<S: Splice> Walk<'_, S> {
         let text = String::from_utf8_lossy(&decrypted.plaintext).into_owned();
         match span {
             Some(span) => self.splice.list_element_comment(span, &text),
-            None => self.splice.unplaced(),
+            None => self.splice.unplaced(false),
         }
         if let Some(level) = self.comments.last_mut() {
             level.push(enc.clone());
@@ -382,7 +382,7 @@ impl<S: Splice> Walk<'_, S> {
                     if !enc.is_empty() {
                         match &leaf.span {
                             Some(span) => self.splice.comment(span, &enc),
-                            None => self.splice.unplaced(),
+                            None => self.splice.unplaced(false),
                         }
                         leaf.value = enc;
                     }
@@ -394,7 +394,7 @@ impl<S: Splice> Walk<'_, S> {
                         Some(text) => {
                             match &leaf.span {
                                 Some(span) => self.splice.comment(span, &text),
-                                None => self.splice.unplaced(),
+                                None => self.splice.unplaced(false),
                             }
                             leaf.value = text;
                         }

@@ -111,10 +111,7 @@ pub fn encrypt(text: &str, input: Format, file: &str, opts: &EncryptOptions) -> 
         unknown: Vec::new(),
     };
     if spliced {
-        if splice.unplaced {
-            // The tree does not hold the ciphertexts of spliced values: never emit it.
-            return Err(Error::Internal("a value without a place in a spliced file"));
-        }
+        splice.add_alias_copies(&parsed.docs)?;
         let mut marked = metadata;
         marked.mark_sealant();
         if !splice.hints.is_empty() {
@@ -183,9 +180,6 @@ pub fn decrypt(text: &str, input: Format, file: &str, opts: &DecryptOptions) -> 
         })?;
         store::emit_value(opts.output, node)?
     } else if splice_here {
-        if splice.unplaced {
-            return Err(Error::Internal("a value without a place in a spliced file"));
-        }
         splice.finish_decrypted(&found)?
     } else {
         store::emit(opts.output, &parsed.docs, None)?

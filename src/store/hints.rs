@@ -22,6 +22,56 @@ pub const AAD: &str = "sealant_layout:";
 #[derive(Default)]
 pub struct LayoutHints {
     by_position: HashMap<usize, (ValueId, String)>,
+    /// Stretches of the encrypted text that stand for something else in the clear text
+    /// (an alias written out as its encrypted copy).
+    pub regions: Vec<Region>,
+}
+
+/// A stretch of the encrypted text (without its metadata) that decrypts back to
+/// `original` if it is still exactly the text sealant wrote (checked by `digest`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Region {
+    /// Byte offset in the encrypted text with the metadata blocks cut out.
+    pub offset: usize,
+    pub len: usize,
+    /// SHA-256 of the encrypted text of the region.
+    pub digest: [u8; 32],
+    pub original: String,
+}
+
+/// SHA-256 of a region's text.
+pub fn region_digest(text: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes()).into()
+}
+
+fn escape(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn unescape(text: &str) -> String {
+    let mut orig = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => orig.push('\n'),
+                Some('r') => orig.push('\r'),
+                Some(other) => orig.push(other),
+                None => {}
+            }
+        } else {
+            orig.push(c);
+        }
+    }
+    orig
 }
 
 impl std::fmt::Debug for LayoutHints {
@@ -45,10 +95,11 @@ impl LayoutHints {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_position.is_empty()
+        self.by_position.is_empty() && self.regions.is_empty()
     }
 
-    /// One hint per line: position, id in hex, the text with `\`, CR and LF escaped.
+    /// One hint per line: position, id in hex, the text with `\`, CR and LF escaped;
+    /// regions as `R offset length digest text`.
     pub fn serialize(&self) -> String {
         let mut positions: Vec<_> = self.by_position.keys().copied().collect();
         positions.sort_unstable();
@@ -56,14 +107,17 @@ impl LayoutHints {
         for p in positions {
             let (id, text) = &self.by_position[&p];
             out.push_str(&format!("{p} {} ", hex::encode(id)));
-            for c in text.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    c => out.push(c),
-                }
-            }
+            escape(text, &mut out);
+            out.push('\n');
+        }
+        for r in &self.regions {
+            out.push_str(&format!(
+                "R {} {} {} ",
+                r.offset,
+                r.len,
+                hex::encode(r.digest)
+            ));
+            escape(&r.original, &mut out);
             out.push('\n');
         }
         out
@@ -73,6 +127,27 @@ impl LayoutHints {
     pub fn parse(text: &str) -> LayoutHints {
         let mut hints = LayoutHints::default();
         for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("R ") {
+                let mut parts = rest.splitn(4, ' ');
+                let (Some(o), Some(l), Some(d), Some(t)) =
+                    (parts.next(), parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                let (Ok(offset), Ok(len), Ok(d)) = (o.parse(), l.parse(), hex::decode(d)) else {
+                    continue;
+                };
+                let Ok(digest) = <[u8; 32]>::try_from(d.as_slice()) else {
+                    continue;
+                };
+                hints.regions.push(Region {
+                    offset,
+                    len,
+                    digest,
+                    original: unescape(t),
+                });
+                continue;
+            }
             let mut parts = line.splitn(3, ' ');
             let (Some(p), Some(id), Some(t)) = (parts.next(), parts.next(), parts.next()) else {
                 continue;
@@ -83,21 +158,7 @@ impl LayoutHints {
             let Ok(id) = ValueId::try_from(id_bytes.as_slice()) else {
                 continue;
             };
-            let mut orig = String::with_capacity(t.len());
-            let mut chars = t.chars();
-            while let Some(c) = chars.next() {
-                if c == '\\' {
-                    match chars.next() {
-                        Some('n') => orig.push('\n'),
-                        Some('r') => orig.push('\r'),
-                        Some(other) => orig.push(other),
-                        None => {}
-                    }
-                } else {
-                    orig.push(c);
-                }
-            }
-            hints.insert(p, id, orig);
+            hints.insert(p, id, unescape(t));
         }
         hints
     }
@@ -112,7 +173,17 @@ mod tests {
         let mut h = LayoutHints::default();
         h.insert(3, [1; 8], "0x1F".into());
         h.insert(0, [2; 8], "|\n  a\\b\r\n".into());
+        h.regions.push(Region {
+            offset: 7,
+            len: 3,
+            digest: region_digest("abc"),
+            original: "*anchor".into(),
+        });
         let mut back = LayoutHints::parse(&h.serialize());
+        assert_eq!(back.regions.len(), 1);
+        assert_eq!(back.regions[0].original, "*anchor");
+        assert_eq!(back.regions[0].digest, region_digest("abc"));
+        back.regions.clear();
         assert_eq!(back.take(0, || [2; 8]).as_deref(), Some("|\n  a\\b\r\n"));
         assert_eq!(
             back.take(3, || [9; 8]),

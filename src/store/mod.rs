@@ -135,8 +135,8 @@ pub struct TextSplice<'a> {
     text: &'a str,
     layout: &'a Layout,
     pub edits: Vec<Edit>,
-    /// A changed leaf had no place in the text: emit fresh instead of splicing.
-    pub unplaced: bool,
+    /// Alias copies written in place of their alias: (edit start, the alias text).
+    alias_copies: Vec<(usize, String)>,
     /// The first value that could not be written in this format.
     pub error: Option<Error>,
     /// Position of the next value in walk order, the key of layout hints.
@@ -152,7 +152,7 @@ impl<'a> TextSplice<'a> {
             text,
             layout,
             edits: Vec::new(),
-            unplaced: false,
+            alias_copies: Vec::new(),
             error: None,
             ordinal: 0,
             hints: LayoutHints::default(),
@@ -166,6 +166,40 @@ impl<'a> TextSplice<'a> {
             Layout::Yaml(l) => l.decrypted_form(span, value),
             Layout::Json => json::render_value(value).ok(),
         }
+    }
+
+    /// After an encrypting walk: writes each alias whose copy holds ciphertexts as that
+    /// encrypted copy (YAML), and records region hints so decryption restores the alias.
+    pub fn add_alias_copies(&mut self, docs: &[Document]) -> Result<()> {
+        let Layout::Yaml(l) = self.layout else {
+            return Ok(());
+        };
+        for (edit, original) in l.alias_edits(self.text, docs)? {
+            self.alias_copies.push((edit.range.start, original));
+            self.edits.push(edit);
+        }
+        if self.alias_copies.is_empty() {
+            return Ok(());
+        }
+        // Where each copy lands in the encrypted text (before metadata is added).
+        self.edits.sort_by_key(|e| (e.range.start, e.range.end));
+        let mut delta: isize = 0;
+        for e in &self.edits {
+            if let Some((_, original)) = self
+                .alias_copies
+                .iter()
+                .find(|(start, _)| *start == e.range.start)
+            {
+                self.hints.regions.push(hints::Region {
+                    offset: (e.range.start as isize + delta) as usize,
+                    len: e.text.len(),
+                    digest: hints::region_digest(&e.text),
+                    original: original.clone(),
+                });
+            }
+            delta += e.text.len() as isize - e.range.len() as isize;
+        }
+        Ok(())
     }
 
     /// The encrypted text: edits applied, metadata added.
@@ -194,6 +228,25 @@ impl<'a> TextSplice<'a> {
     pub fn finish_decrypted(mut self, metadata: &FoundMetadata) -> Result<String> {
         if let Some(e) = self.error {
             return Err(e);
+        }
+        // Alias copies that are still exactly as written go back to their alias.
+        for region in std::mem::take(&mut self.hints.regions) {
+            let mut at = region.offset;
+            for m in &metadata.ranges {
+                if m.start <= at {
+                    at += m.len();
+                }
+            }
+            let range = at..at + region.len;
+            let intact = self
+                .text
+                .get(range.clone())
+                .is_some_and(|t| hints::region_digest(t) == region.digest);
+            if intact {
+                self.edits
+                    .retain(|e| e.range.end <= range.start || e.range.start >= range.end);
+                self.edits.push(Edit::new(range, region.original));
+            }
         }
         self.edits
             .extend(metadata.ranges.iter().map(|r| Edit::new(r.clone(), "")));
@@ -249,8 +302,12 @@ impl Splice for TextSplice<'_> {
         }
     }
 
-    fn unplaced(&mut self) {
-        self.unplaced = true;
+    fn unplaced(&mut self, value: bool) {
+        // A value inside an alias copy: it has a place in the encrypted text (the copy
+        // written by `add_alias_copies`), so it counts in the hint positions.
+        if value {
+            self.ordinal += 1;
+        }
     }
 
     fn needs_tree(&self) -> bool {

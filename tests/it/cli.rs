@@ -454,3 +454,34 @@ fn conversion_between_yaml_and_json() {
         );
     }
 }
+
+#[test]
+fn aliases_become_encrypted_copies_and_come_back() {
+    let plain = "base: &base\n  user: admin\n  password: hunter2\nprod:\n  <<: *base\n  host: db\ntoken: &t tok-123\nagain: *t\n";
+    let dir = scratch();
+    let file = dir.path().join("a.yaml");
+    fs::write(&file, plain).unwrap();
+    let enc = sealant()
+        .args(["encrypt", "--age", &recipient(1)])
+        .arg(&file)
+        .succeeds()
+        .stdout_str();
+    // sops decrypts each copy with its own key path: no alias may point at ciphertext.
+    assert!(!enc.contains("*base") && !enc.contains("*t"), "{enc}");
+    assert!(enc.contains("<<: {user: 'ENC[AES256_GCM"), "{enc}");
+    let enc_file = dir.path().join("a.enc.yaml");
+    fs::write(&enc_file, &enc).unwrap();
+    let back = sealant().arg("decrypt").arg(&enc_file).key(1).succeeds();
+    assert_eq!(back.stdout_str(), plain);
+    if let Some(s) = sops() {
+        s.arg("decrypt").arg(&enc_file).key(1).succeeds();
+    }
+    // A copy changed after encryption is not silently turned back into the alias.
+    fs::write(&enc_file, enc.replacen("<<: {user:", "<<: {user: ", 1)).unwrap();
+    let out = sealant().arg("decrypt").arg(&enc_file).key(1).succeeds();
+    let text = out.stdout_str();
+    assert!(
+        text.contains("<<: {user:  admin, password: hunter2}"),
+        "{text}"
+    );
+}

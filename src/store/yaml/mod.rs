@@ -38,6 +38,8 @@ pub struct YamlLayout {
     crlf: bool,
     /// Whether the file uses aliases (sops expands them).
     pub has_aliases: bool,
+    /// Every alias, with the path of its copy in the tree.
+    aliases: Vec<parse::AliasSite>,
 }
 
 /// Parses YAML text into documents, metadata and layout.
@@ -82,6 +84,7 @@ pub fn parse(text: &str, file: &str) -> Result<(Parsed, YamlLayout)> {
             root_flow,
             crlf,
             has_aliases: p.has_aliases,
+            aliases: p.aliases,
         },
     ))
 }
@@ -105,7 +108,33 @@ fn metadata_cut(text: &str, range: Range<usize>) -> Range<usize> {
 impl YamlLayout {
     /// See [`super::Layout::can_splice`].
     pub fn can_splice(&self) -> bool {
-        !self.has_aliases && !self.root_flow
+        !self.root_flow
+    }
+
+    /// After an encrypting walk: every alias whose copy holds encrypted values is
+    /// replaced by that copy, written inline in flow style. sops expands aliases and
+    /// decrypts each copy with its own key path, so a ciphertext can never be shared
+    /// through an alias. Returns each edit with the alias text it replaced.
+    pub fn alias_edits(&self, text: &str, docs: &[Document]) -> Result<Vec<(Edit, String)>> {
+        let mut out = Vec::new();
+        for site in &self.aliases {
+            let node = docs
+                .get(site.doc)
+                .and_then(|d| crate::treepath::lookup(d, &site.path))
+                .ok_or(Error::Internal("an alias copy is missing from the tree"))?;
+            if !holds_ciphertext(node) {
+                continue; // clear copies read the same through the alias
+            }
+            let copy = match node {
+                Node::Scalar(_) if !site.in_flow => flow_text(node).trim_matches('\'').to_string(),
+                _ => flow_text(node),
+            };
+            out.push((
+                Edit::new(site.token.clone(), copy),
+                text[site.token.clone()].to_string(),
+            ));
+        }
+        Ok(out)
     }
 
     fn newline(&self) -> &'static str {
@@ -301,6 +330,82 @@ impl YamlLayout {
             })
             .collect();
         Some(edits)
+    }
+}
+
+/// Whether a node holds an `ENC[...]` value (after an encrypting walk).
+fn holds_ciphertext(node: &Node) -> bool {
+    match node {
+        Node::Scalar(leaf) => {
+            matches!(&leaf.value, Scalar::Str(s) if crate::crypto::looks_encrypted(s))
+        }
+        Node::Map(items) => items.iter().any(|i| match i {
+            Item::Entry { value, .. } => holds_ciphertext(value),
+            Item::Comment(_) => false,
+        }),
+        Node::List(items) => items.iter().any(|i| match i {
+            crate::tree::ListItem::Node(n) => holds_ciphertext(n),
+            crate::tree::ListItem::Comment(_) => false,
+        }),
+        Node::Null(_) => false,
+    }
+}
+
+/// A node on one line in flow style (`{a: 'ENC[...]', b: [1, 2]}`). Comments cannot be
+/// written in flow style and are left out (sops does not cover them by the MAC).
+fn flow_text(node: &Node) -> String {
+    let ctx = RenderCtx {
+        indent: 0,
+        in_flow: true,
+        indicator: 0,
+    };
+    match node {
+        Node::Scalar(leaf) => match &leaf.value {
+            Scalar::Str(s) if crate::crypto::looks_encrypted(s) => format!("'{s}'"),
+            v => render_scalar(v, &ctx),
+        },
+        Node::Null(_) => "null".into(),
+        Node::Map(items) => {
+            let entries: Vec<String> = items
+                .iter()
+                .filter_map(|i| match i {
+                    Item::Entry { key, value } => {
+                        Some(format!("{}: {}", flow_key(key), flow_text(value)))
+                    }
+                    Item::Comment(_) => None,
+                })
+                .collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+        Node::List(items) => {
+            let entries: Vec<String> = items
+                .iter()
+                .filter_map(|i| match i {
+                    crate::tree::ListItem::Node(n) => Some(flow_text(n)),
+                    crate::tree::ListItem::Comment(_) => None,
+                })
+                .collect();
+            format!("[{}]", entries.join(", "))
+        }
+    }
+}
+
+/// A mapping key in flow style: plain when that is safe, else double-quoted.
+fn flow_key(key: &str) -> String {
+    let plain_safe = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b'<'))
+        && !key.starts_with('-');
+    if plain_safe {
+        key.to_string()
+    } else {
+        let ctx = RenderCtx {
+            indent: 0,
+            in_flow: true,
+            indicator: 0,
+        };
+        render_string_as(key, Style::DoubleQuoted, &ctx).unwrap_or_else(|| format!("{key:?}"))
     }
 }
 

@@ -47,6 +47,21 @@ pub struct ParsedYaml {
     pub indent_unit: usize,
     /// True if the file uses aliases (which sops expands).
     pub has_aliases: bool,
+    /// Every alias, in order: where its token is and where its copy sits in the tree.
+    pub aliases: Vec<AliasSite>,
+}
+
+/// An alias (`*name`) in the text. sops expands aliases, so an alias to encrypted values
+/// is written as an encrypted copy in its place (see the YAML store).
+#[derive(Debug, Clone)]
+pub struct AliasSite {
+    /// The `*name` token.
+    pub token: std::ops::Range<usize>,
+    /// The document holding it, and the path of its copy in that document.
+    pub doc: usize,
+    pub path: Vec<crate::treepath::Step>,
+    /// Inside a flow collection.
+    pub in_flow: bool,
 }
 
 enum Frame {
@@ -130,6 +145,7 @@ struct Builder<'a> {
     sops_value: Option<Node>,
     indent_unit: Option<usize>,
     has_aliases: bool,
+    aliases: Vec<AliasSite>,
     /// Column and flow style of the current document's top-level mapping.
     root: (usize, bool),
 }
@@ -183,6 +199,7 @@ fn parse_pass(text: &str, input: &str, file: &str) -> std::result::Result<Parsed
         sops_value: None,
         indent_unit: None,
         has_aliases: false,
+        aliases: Vec::new(),
         root: (0, false),
     };
     // Comments are found in the text between tokens, up to where the next event starts.
@@ -243,7 +260,7 @@ fn parse_pass(text: &str, input: &str, file: &str) -> std::result::Result<Parsed
                     token,
                 )
             }
-            Event::Alias(id) => (Ev::Alias { id, at: start }, Some(start..end)),
+            Event::Alias(id) => (Ev::Alias { id, at: start, end }, Some(start..end)),
             Event::MappingStart(anchor, _) => (
                 Ev::MapStart {
                     anchor,
@@ -298,6 +315,7 @@ fn parse_pass(text: &str, input: &str, file: &str) -> std::result::Result<Parsed
         header_comments,
         indent_unit: builder.indent_unit.unwrap_or(4),
         has_aliases: builder.has_aliases,
+        aliases: builder.aliases,
     })
 }
 
@@ -425,6 +443,7 @@ enum Ev {
     Alias {
         id: usize,
         at: usize,
+        end: usize,
     },
     MapStart {
         anchor: usize,
@@ -549,14 +568,26 @@ impl Builder<'_> {
                 self.attach(node, None, line)?;
                 self.flush_waiting();
             }
-            Ev::Alias { id, at } => {
+            Ev::Alias { id, at, end } => {
                 self.has_aliases = true;
+                if let Some(Frame::Map {
+                    pending_key: None, ..
+                }) = self.stack.last()
+                {
+                    return Err(self.key_error(at, "an alias"));
+                }
                 let node = self
                     .anchors
                     .get(&id)
                     .cloned()
                     .ok_or_else(|| self.err(at, "alias to an unknown anchor"))?;
                 let node = strip_spans(node);
+                self.aliases.push(AliasSite {
+                    token: at..end,
+                    doc: self.docs.len(),
+                    path: self.current_path(),
+                    in_flow: self.stack.last().is_some_and(Frame::in_flow),
+                });
                 let line = self.lines.line_index(at);
                 self.last_token_end = at + 1;
                 self.attach(node, Some(at), line)?;
@@ -669,6 +700,25 @@ impl Builder<'_> {
             return Err(self.key_error(at, what));
         }
         Ok(())
+    }
+
+    /// The tree path of the value about to be attached to the top frame.
+    fn current_path(&self) -> Vec<crate::treepath::Step> {
+        use crate::treepath::Step;
+        self.stack
+            .iter()
+            .filter_map(|f| match f {
+                Frame::Map { pending_key, .. } => {
+                    pending_key.as_ref().map(|k| Step::Key(k.key.clone()))
+                }
+                Frame::List { items, .. } => Some(Step::Index(
+                    items
+                        .iter()
+                        .filter(|i| matches!(i, ListItem::Node(_)))
+                        .count(),
+                )),
+            })
+            .collect()
     }
 
     /// The key or `-` that introduces a value starting at `at`.
