@@ -1037,6 +1037,19 @@ pub fn emit_node(node: &Node, indent: Indent) -> Result<String> {
 ///
 /// [`parse`] of the result finds exactly one range, and cutting it gives back `text`.
 pub fn insert_metadata(text: &str, metadata: &Node) -> Result<String> {
+    let edit = metadata_insertion(text, metadata)?;
+    let at = edit.range.start;
+    let mut out = String::with_capacity(text.len() + edit.text.len());
+    out.push_str(&text[..at]);
+    out.push_str(&edit.text);
+    out.push_str(&text[at..]);
+    Ok(out)
+}
+
+/// The insertion that [`insert_metadata`] makes, as an edit of `text`. Replacing values
+/// does not move members, so the edit computed on the clear text also applies with the
+/// value edits (one pass over the file instead of re-reading the encrypted output).
+pub fn metadata_insertion(text: &str, metadata: &Node) -> Result<crate::store::Edit> {
     let top = parse_top(text, "(JSON text)")?;
     if top
         .items
@@ -1107,11 +1120,7 @@ pub fn insert_metadata(text: &str, metadata: &Node) -> Result<String> {
             (last.value_end, s)
         }
     };
-    let mut out = String::with_capacity(text.len() + insertion.len());
-    out.push_str(&text[..at]);
-    out.push_str(&insertion);
-    out.push_str(&text[at..]);
-    Ok(out)
+    Ok(crate::store::Edit::new(at..at, insertion))
 }
 
 /// The spaces and tabs before offset `at` on its line, if only those precede it.

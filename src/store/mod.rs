@@ -218,8 +218,9 @@ impl<'a> TextSplice<'a> {
                 apply_edits(self.text, &mut self.edits)
             }
             Layout::Json => {
-                let text = apply_edits(self.text, &mut self.edits)?;
-                json::insert_metadata(&text, metadata)
+                self.edits
+                    .push(json::metadata_insertion(self.text, metadata)?);
+                apply_edits(self.text, &mut self.edits)
             }
         }
     }
