@@ -164,19 +164,7 @@ pub fn encrypt(
     rules: &Rules,
     splice: &mut impl Splice,
 ) -> Result<String> {
-    let mut walk = Walk {
-        cipher,
-        rules,
-        mac: MacHasher::new(rules.mac_only_encrypted),
-        splice,
-        mode: Mode::Encrypt,
-        path: Vec::new(),
-        comments: Vec::new(),
-    };
-    for doc in docs.iter_mut() {
-        walk.map(&mut doc.items)?;
-    }
-    Ok(walk.mac.finish())
+    walk_all(docs, cipher, rules, splice, Mode::Encrypt)
 }
 
 /// Decrypts every selected leaf of `docs`; returns the MAC computed over the clear
@@ -188,12 +176,22 @@ pub fn decrypt(
     splice: &mut impl Splice,
     warnings: &mut Vec<Warning>,
 ) -> Result<String> {
+    walk_all(docs, cipher, rules, splice, Mode::Decrypt { warnings })
+}
+
+fn walk_all<S: Splice>(
+    docs: &mut [Document],
+    cipher: &ValueCipher,
+    rules: &Rules,
+    splice: &mut S,
+    mode: Mode<'_>,
+) -> Result<String> {
     let mut walk = Walk {
         cipher,
         rules,
         mac: MacHasher::new(rules.mac_only_encrypted),
         splice,
-        mode: Mode::Decrypt { warnings },
+        mode,
         path: Vec::new(),
         comments: Vec::new(),
     };

@@ -97,8 +97,12 @@ fn dispatch(cli: Cli, env: &Env) -> Result<i32> {
         encrypted_comment_regex: cli.encrypted_comment_regex,
         unencrypted_comment_regex: cli.unencrypted_comment_regex,
     };
-    match cli.command {
-        Some(Command::Encrypt(a)) => encrypt(
+    let command = match cli.command {
+        Some(command) => command,
+        None => legacy_command(cli.legacy)?,
+    };
+    match command {
+        Command::Encrypt(a) => encrypt(
             a.file.as_deref(),
             &a.output,
             &a.types,
@@ -107,7 +111,7 @@ fn dispatch(cli: Cli, env: &Env) -> Result<i32> {
             &globals,
             env,
         ),
-        Some(Command::Decrypt(a)) => decrypt(
+        Command::Decrypt(a) => decrypt(
             a.file.as_deref(),
             &a.output,
             &a.types,
@@ -115,40 +119,36 @@ fn dispatch(cli: Cli, env: &Env) -> Result<i32> {
             a.ignore_mac,
             env,
         ),
-        None => {
-            let l = cli.legacy;
-            match (l.encrypt, l.decrypt) {
-                (true, false) => encrypt(
-                    l.file.as_deref(),
-                    &l.output,
-                    &l.types,
-                    &l.keys,
-                    &l.selection,
-                    &globals,
-                    env,
-                ),
-                (false, true) => decrypt(
-                    l.file.as_deref(),
-                    &l.output,
-                    &l.types,
-                    l.extract.as_deref(),
-                    l.ignore_mac,
-                    env,
-                ),
-                (true, true) => Err(Error::Conflict(
-                    "choose one of --encrypt and --decrypt".into(),
-                )),
-                (false, false) => match l.file {
-                    Some(_) => Err(Error::Usage(
-                        "editing (`sealant FILE`) is not available yet; use encrypt or decrypt"
-                            .into(),
-                    )),
-                    None => Err(Error::Usage(
-                        "no command given; see `sealant --help`".into(),
-                    )),
-                },
+    }
+}
+
+/// The subcommand a legacy flag line stands for (`-e FILE` is `encrypt FILE`).
+fn legacy_command(l: args::Legacy) -> Result<Command> {
+    match (l.encrypt, l.decrypt) {
+        (true, false) => Ok(Command::Encrypt(args::EncryptArgs {
+            output: l.output,
+            types: l.types,
+            keys: l.keys,
+            selection: l.selection,
+            file: l.file,
+        })),
+        (false, true) => Ok(Command::Decrypt(args::DecryptArgs {
+            output: l.output,
+            types: l.types,
+            extract: l.extract,
+            ignore_mac: l.ignore_mac,
+            decryption_order: None,
+            file: l.file,
+        })),
+        (true, true) => Err(Error::Conflict(
+            "choose one of --encrypt and --decrypt".into(),
+        )),
+        (false, false) => Err(Error::Usage(match l.file {
+            Some(_) => {
+                "editing (`sealant FILE`) is not available yet; use encrypt or decrypt".into()
             }
-        }
+            None => "no command given; see `sealant --help`".into(),
+        })),
     }
 }
 

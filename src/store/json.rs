@@ -71,6 +71,19 @@ impl Indent {
 /// [`FoundMetadata`]; cutting its single range out of `text` leaves valid JSON, and for
 /// a file written by sops (or by [`insert_metadata`]) exactly the text without metadata.
 pub fn parse(text: &str, file: &str) -> Result<Parsed> {
+    parse_with_layout(text, file).map(|(parsed, _)| parsed)
+}
+
+/// Where the top-level object and its members sit, kept from the parse so that adding
+/// the metadata needs no second pass over the file.
+#[derive(Debug, Clone)]
+pub struct TopLayout {
+    open: usize,
+    members: Vec<Member>,
+}
+
+/// [`parse`], also returning the top-level layout for [`metadata_insertion_with`].
+pub fn parse_with_layout(text: &str, file: &str) -> Result<(Parsed, TopLayout)> {
     let top = parse_top(text, file)?;
     let TopLevel {
         mut items,
@@ -105,10 +118,17 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed> {
             )))
         }
     };
-    Ok(Parsed {
-        docs: vec![Document { items }],
-        metadata,
-    })
+    let layout = TopLayout {
+        open,
+        members: members.clone(),
+    };
+    Ok((
+        Parsed {
+            docs: vec![Document { items }],
+            metadata,
+        },
+        layout,
+    ))
 }
 
 /// Where a top-level member sits: enough to cut it out or to add one after it.
@@ -1058,6 +1078,20 @@ pub fn metadata_insertion(text: &str, metadata: &Node) -> Result<crate::store::E
     {
         return Err(Error::AlreadyEncrypted);
     }
+    let layout = TopLayout {
+        open: top.open,
+        members: top.members,
+    };
+    metadata_insertion_with(text, &layout, metadata)
+}
+
+/// [`metadata_insertion`] for a text already parsed by [`parse_with_layout`] (which has
+/// no `sops` member: the caller checked).
+pub fn metadata_insertion_with(
+    text: &str,
+    top: &TopLayout,
+    metadata: &Node,
+) -> Result<crate::store::Edit> {
     let b = text.as_bytes();
     let nl = match b.iter().position(|&c| c == b'\n') {
         Some(i) if i > 0 && b[i - 1] == b'\r' => "\r\n",

@@ -64,7 +64,7 @@ impl Format {
 #[derive(Debug)]
 pub enum Layout {
     Yaml(yaml::YamlLayout),
-    Json,
+    Json(json::TopLayout),
 }
 
 impl Layout {
@@ -75,7 +75,7 @@ impl Layout {
     pub fn can_splice(&self) -> bool {
         match self {
             Layout::Yaml(l) => l.can_splice(),
-            Layout::Json => true,
+            Layout::Json(_) => true,
         }
     }
 }
@@ -84,7 +84,7 @@ impl Layout {
 pub fn parse(format: Format, text: &str, file: &str) -> Result<(Parsed, Layout)> {
     match format {
         Format::Yaml => yaml::parse(text, file).map(|(p, l)| (p, Layout::Yaml(l))),
-        Format::Json => json::parse(text, file).map(|p| (p, Layout::Json)),
+        Format::Json => json::parse_with_layout(text, file).map(|(p, l)| (p, Layout::Json(l))),
     }
 }
 
@@ -164,7 +164,7 @@ impl<'a> TextSplice<'a> {
     fn decrypted_form(&self, span: &Span, value: &Scalar) -> Option<String> {
         match self.layout {
             Layout::Yaml(l) => l.decrypted_form(span, value),
-            Layout::Json => json::render_value(value).ok(),
+            Layout::Json(_) => json::render_value(value).ok(),
         }
     }
 
@@ -217,9 +217,9 @@ impl<'a> TextSplice<'a> {
                 self.edits.extend(inserts);
                 apply_edits(self.text, &mut self.edits)
             }
-            Layout::Json => {
+            Layout::Json(top) => {
                 self.edits
-                    .push(json::metadata_insertion(self.text, metadata)?);
+                    .push(json::metadata_insertion_with(self.text, top, metadata)?);
                 apply_edits(self.text, &mut self.edits)
             }
         }
@@ -267,7 +267,7 @@ impl Splice for TextSplice<'_> {
         self.ordinal += 1;
         match self.layout {
             Layout::Yaml(l) => l.encrypted_value(self.text, span, enc, &mut self.edits),
-            Layout::Json => self
+            Layout::Json(_) => self
                 .edits
                 .push(Edit::new(span.bytes.clone(), json::render_encrypted(enc))),
         }
@@ -282,7 +282,7 @@ impl Splice for TextSplice<'_> {
         }
         match self.layout {
             Layout::Yaml(l) => l.clear_value(self.text, span, value, &mut self.edits),
-            Layout::Json => match json::render_value(value) {
+            Layout::Json(_) => match json::render_value(value) {
                 Ok(text) => self.edits.push(Edit::new(span.bytes.clone(), text)),
                 Err(e) => {
                     self.error.get_or_insert(e);
