@@ -89,6 +89,7 @@ fn bench_encrypt_file(c: &mut Criterion) {
                     mac_only_encrypted: false,
                     output: fmt,
                     now: time::OffsetDateTime::UNIX_EPOCH,
+                    fast_exit: false,
                 };
                 pipeline::encrypt(black_box(&text), fmt, "b", &opts).unwrap()
             })

@@ -41,6 +41,9 @@ pub struct EncryptOptions<'a> {
     pub mac_only_encrypted: bool,
     pub output: Format,
     pub now: OffsetDateTime,
+    /// The caller exits right after: skip freeing the parsed tree (a quarter of the work
+    /// on big files). Freeing would not wipe the values anyway.
+    pub fast_exit: bool,
 }
 
 /// What to decrypt, and how.
@@ -49,6 +52,8 @@ pub struct DecryptOptions<'a> {
     pub ignore_mac: bool,
     pub output: Format,
     pub extract: Option<Vec<Step>>,
+    /// See [`EncryptOptions::fast_exit`].
+    pub fast_exit: bool,
 }
 
 /// The result of a decryption: the text, and comments that could not be decrypted.
@@ -118,11 +123,22 @@ pub fn encrypt(text: &str, input: Format, file: &str, opts: &EncryptOptions) -> 
             let blob = cipher.encrypt(splice.hints.serialize().as_bytes(), "str", hints::AAD)?;
             marked.set_unknown(hints::FIELD, blob);
         }
-        return splice.finish_encrypted(&marked.to_node());
+        let out = splice.finish_encrypted(&marked.to_node());
+        discard(parsed, opts.fast_exit);
+        return out;
     }
     // Written afresh, in sops's own layout (a conversion, or a layout that cannot be
     // spliced): no sealant mark, so it decrypts like a file sops wrote.
-    store::emit(opts.output, &parsed.docs, Some(&metadata.to_node()))
+    let out = store::emit(opts.output, &parsed.docs, Some(&metadata.to_node()));
+    discard(parsed, opts.fast_exit);
+    out
+}
+
+/// Drops a parsed file, or lets the process exit reclaim it (see `fast_exit`).
+fn discard(parsed: store::Parsed, fast_exit: bool) {
+    if fast_exit {
+        std::mem::forget(parsed);
+    }
 }
 
 /// Decrypts an encrypted file.
@@ -174,16 +190,20 @@ pub fn decrypt(text: &str, input: Format, file: &str, opts: &DecryptOptions) -> 
     }
 
     let text = if let Some(steps) = &opts.extract {
-        let doc = parsed.docs.first().cloned().unwrap_or_default();
-        let node = treepath::lookup(&doc, steps).ok_or_else(|| {
-            Error::NotFound("the --extract path does not exist in the file".into())
-        })?;
+        let node = parsed
+            .docs
+            .first()
+            .and_then(|doc| treepath::lookup(doc, steps))
+            .ok_or_else(|| {
+                Error::NotFound("the --extract path does not exist in the file".into())
+            })?;
         store::emit_value(opts.output, node)?
     } else if splice_here {
         splice.finish_decrypted(&found)?
     } else {
         store::emit(opts.output, &parsed.docs, None)?
     };
+    discard(parsed, opts.fast_exit);
     Ok(Decrypted { text, warnings })
 }
 

@@ -337,6 +337,7 @@ fn encrypt(
         mac_only_encrypted: globals.mac_only_encrypted,
         output,
         now: time::OffsetDateTime::now_utc(),
+        fast_exit: true,
     };
     let encrypted = pipeline::encrypt(&text, input, &name, &opts)?;
     write(file, out, &encrypted)?;
@@ -371,6 +372,7 @@ fn decrypt(
         ignore_mac,
         output,
         extract,
+        fast_exit: true,
     };
     let decrypted = pipeline::decrypt(&text, input, &name, &opts)?;
     for w in &decrypted.warnings {

@@ -91,27 +91,29 @@ pub fn parse(format: Format, text: &str, file: &str) -> Result<(Parsed, Layout)>
 /// Writes documents from scratch, in the layout sops writes (format conversion).
 pub fn emit(format: Format, docs: &[Document], metadata: Option<&Node>) -> Result<String> {
     match format {
-        Format::Yaml => {
-            let mut docs = docs.to_vec();
-            if let Some(meta) = metadata {
+        Format::Yaml => match metadata {
+            None => Ok(crate::yaml_fmt::emit::emit_documents(docs, 4)),
+            Some(meta) => {
+                // The sops block goes into every document (a conversion: rare, small).
+                let mut docs = docs.to_vec();
                 for doc in &mut docs {
                     doc.items.push(crate::tree::Item::Entry {
                         key: "sops".into(),
                         value: meta.clone(),
                     });
                 }
+                Ok(crate::yaml_fmt::emit::emit_documents(&docs, 4))
             }
-            Ok(crate::yaml_fmt::emit::emit_documents(&docs, 4))
-        }
+        },
         Format::Json => {
-            let doc = docs.first().cloned().unwrap_or_default();
             if docs.len() > 1 {
                 return Err(Error::Emit {
                     format: "json",
                     why: "the input has several documents; JSON holds one".into(),
                 });
             }
-            json::emit(&doc, metadata, json::Indent::Tab)
+            let empty = Document::default();
+            json::emit(docs.first().unwrap_or(&empty), metadata, json::Indent::Tab)
         }
     }
 }
