@@ -346,3 +346,27 @@ fn a_missing_file_is_exit_100() {
         .fails_with(100);
     assert!(out.stderr.contains("does-not-exist.yaml"), "{}", out.stderr);
 }
+
+#[test]
+fn extract_errors_use_sops_codes() {
+    let file = vector("enc/yaml_types.yaml");
+    // A malformed path: 91, before any key is needed.
+    for bad in ["nested", r#"["nested""#, "[x]"] {
+        let out = sealant()
+            .args(["decrypt", "--extract", bad])
+            .arg(&file)
+            .fails_with(91);
+        assert!(out.stdout.is_empty());
+    }
+    // A path that is not in the file: 1, nothing printed.
+    let out = sealant()
+        .args(["decrypt", "--extract", r#"["nested"]["nope"]"#])
+        .arg(&file)
+        .key(1)
+        .fails_with(1);
+    assert!(
+        out.stdout.is_empty() && out.stderr.contains("--extract"),
+        "{}",
+        out.stderr
+    );
+}
