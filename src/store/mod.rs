@@ -137,8 +137,6 @@ pub struct TextSplice<'a> {
     text: &'a str,
     layout: &'a Layout,
     pub edits: Vec<Edit>,
-    /// Alias copies written in place of their alias: (edit start, the alias text).
-    alias_copies: Vec<(usize, String)>,
     /// The first value that could not be written in this format.
     pub error: Option<Error>,
     /// Position of the next value in walk order, the key of layout hints.
@@ -154,7 +152,6 @@ impl<'a> TextSplice<'a> {
             text,
             layout,
             edits: Vec::new(),
-            alias_copies: Vec::new(),
             error: None,
             ordinal: 0,
             hints: LayoutHints::default(),
@@ -176,27 +173,25 @@ impl<'a> TextSplice<'a> {
         let Layout::Yaml(l) = self.layout else {
             return Ok(());
         };
+        // Alias copies written in place of their alias: edit start -> the alias text.
+        let mut copies = std::collections::HashMap::new();
         for (edit, original) in l.alias_edits(self.text, docs)? {
-            self.alias_copies.push((edit.range.start, original));
+            copies.insert(edit.range.start, original);
             self.edits.push(edit);
         }
-        if self.alias_copies.is_empty() {
+        if copies.is_empty() {
             return Ok(());
         }
         // Where each copy lands in the encrypted text (before metadata is added).
         self.edits.sort_by_key(|e| (e.range.start, e.range.end));
         let mut delta: isize = 0;
         for e in &self.edits {
-            if let Some((_, original)) = self
-                .alias_copies
-                .iter()
-                .find(|(start, _)| *start == e.range.start)
-            {
+            if let Some(original) = copies.remove(&e.range.start) {
                 self.hints.regions.push(hints::Region {
                     offset: (e.range.start as isize + delta) as usize,
                     len: e.text.len(),
                     digest: hints::region_digest(&e.text),
-                    original: original.clone(),
+                    original,
                 });
             }
             delta += e.text.len() as isize - e.range.len() as isize;

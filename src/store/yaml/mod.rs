@@ -36,8 +36,6 @@ pub struct YamlLayout {
     root_flow: bool,
     /// Whether the file uses CRLF line breaks.
     crlf: bool,
-    /// Whether the file uses aliases (sops expands them).
-    pub has_aliases: bool,
     /// Every alias, with the path of its copy in the tree.
     aliases: Vec<parse::AliasSite>,
 }
@@ -83,7 +81,6 @@ pub fn parse(text: &str, file: &str) -> Result<(Parsed, YamlLayout)> {
             content_ends,
             root_flow,
             crlf,
-            has_aliases: p.has_aliases,
             aliases: p.aliases,
         },
     ))

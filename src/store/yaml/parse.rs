@@ -45,8 +45,6 @@ pub struct ParsedYaml {
     pub header_comments: HashMap<usize, std::ops::Range<usize>>,
     /// Indentation unit seen in the file (2 or 4...), for writing new blocks.
     pub indent_unit: usize,
-    /// True if the file uses aliases (which sops expands).
-    pub has_aliases: bool,
     /// Every alias, in order: where its token is and where its copy sits in the tree.
     pub aliases: Vec<AliasSite>,
 }
@@ -144,7 +142,6 @@ struct Builder<'a> {
     sops_entry: Option<std::ops::Range<usize>>,
     sops_value: Option<Node>,
     indent_unit: Option<usize>,
-    has_aliases: bool,
     aliases: Vec<AliasSite>,
     /// Column and flow style of the current document's top-level mapping.
     root: (usize, bool),
@@ -198,7 +195,6 @@ fn parse_pass(text: &str, input: &str, file: &str) -> std::result::Result<Parsed
         sops_entry: None,
         sops_value: None,
         indent_unit: None,
-        has_aliases: false,
         aliases: Vec::new(),
         root: (0, false),
     };
@@ -314,7 +310,6 @@ fn parse_pass(text: &str, input: &str, file: &str) -> std::result::Result<Parsed
         docs: builder.docs,
         header_comments,
         indent_unit: builder.indent_unit.unwrap_or(4),
-        has_aliases: builder.has_aliases,
         aliases: builder.aliases,
     })
 }
@@ -569,7 +564,6 @@ impl Builder<'_> {
                 self.flush_waiting();
             }
             Ev::Alias { id, at, end } => {
-                self.has_aliases = true;
                 if let Some(Frame::Map {
                     pending_key: None, ..
                 }) = self.stack.last()
