@@ -280,6 +280,9 @@ pub fn line_start_of(bytes: &[u8], at: usize) -> usize {
         .map_or(0, |i| i + 1)
 }
 
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
 /// A comment found between tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawComment {
@@ -295,7 +298,10 @@ pub struct RawComment {
 pub fn comments_in_gap(bytes: &[u8], from: usize, to: usize, out: &mut Vec<RawComment>) {
     let mut at = from;
     while at < to {
-        if bytes[at] == b'#' && (at == 0 || matches!(bytes[at - 1], b' ' | b'\t' | b'\n' | b'\r')) {
+        let after_space = at == 0
+            || matches!(bytes[at - 1], b' ' | b'\t' | b'\n' | b'\r')
+            || (at == BOM.len() && bytes.starts_with(BOM));
+        if bytes[at] == b'#' && after_space {
             let mut end = at;
             while end < bytes.len() && bytes[end] != b'\n' {
                 end += 1;

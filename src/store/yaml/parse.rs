@@ -314,6 +314,8 @@ fn parse_pass(text: &str, input: &str, file: &str) -> std::result::Result<Parsed
     })
 }
 
+/// Two leniencies of go-yaml that saphyr-parser lacks, handled by re-parsing a patched
+/// copy of the text (byte offsets unchanged). First, a tab after `key:`. Second:
 /// saphyr-parser checks a flow collection's closing `]`/`}` against the indentation of
 /// the block around it, so it rejects `a: [\n  "x"\n]` (go-yaml, and so sops, accept
 /// it). When that is the error, and only blanks separate the bracket from the line
@@ -321,6 +323,23 @@ fn parse_pass(text: &str, input: &str, file: &str) -> std::result::Result<Parsed
 /// move, and spans and comments are still taken from the original text.
 fn flow_close_workaround(input: &str, at: usize, info: &str) -> Option<String> {
     let bytes = input.as_bytes();
+    // go-yaml also takes a tab as the separator after `key:` (`a:\tx`); saphyr wants a
+    // space. Same length, so offsets do not move.
+    if info == "':' must be followed by a valid YAML whitespace" {
+        let colon = bytes[..at.min(bytes.len())]
+            .iter()
+            .rposition(|&b| b == b':')?;
+        if bytes.get(colon + 1) != Some(&b'\t') {
+            return None;
+        }
+        let mut patched = input.to_string().into_bytes();
+        let mut i = colon + 1;
+        while patched.get(i) == Some(&b'\t') {
+            patched[i] = b' ';
+            i += 1;
+        }
+        return String::from_utf8(patched).ok();
+    }
     if info != "invalid indentation" || !matches!(bytes.get(at), Some(b']' | b'}')) {
         return None;
     }
@@ -486,7 +505,13 @@ impl Builder<'_> {
 
     fn column(&self, at: usize) -> usize {
         let start = lex::line_start_of(self.text.as_bytes(), at);
-        self.text[start..at].chars().count()
+        let column = self.text[start..at].chars().count();
+        // A byte order mark is not a column.
+        if start == 0 && at > 0 && self.text.starts_with('\u{feff}') {
+            column - 1
+        } else {
+            column
+        }
     }
 
     fn event(&mut self, ev: Ev) -> Result<()> {
@@ -1222,6 +1247,20 @@ mod tests {
             sanitize_scan_error("unknown tag 'hunter2-secret'"),
             "invalid YAML: unknown tag …"
         );
+    }
+
+    #[test]
+    fn a_tab_after_the_colon_parses_as_in_go_yaml() {
+        let parsed = parse("a:\tx\nb:\t\t2\n", "t.yaml").expect("go-yaml accepts this");
+        assert_eq!(parsed.docs[0].doc.items.len(), 2);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_a_column() {
+        let parsed = parse("\u{feff}# c\na: 1\n", "t.yaml").unwrap();
+        let doc = &parsed.docs[0];
+        assert_eq!(doc.root_indent, 0);
+        assert!(matches!(&doc.doc.items[0], Item::Comment(c) if c.value == " c"));
     }
 
     #[test]
