@@ -36,9 +36,19 @@ impl AgeRecipient {
     /// The recipient text is quoted in errors only when it is a public-key form: a
     /// string of unknown shape might be a secret pasted in the wrong place.
     pub fn parse(text: &str) -> Result<Self> {
+        // A secret pasted anywhere in the item (`"$PUB $SECRET"`) must never be echoed,
+        // whatever the item starts with.
+        if text.contains("AGE-SECRET-KEY-") || text.contains("AGE-PLUGIN-") {
+            return Err(Error::Recipient(
+                "an age SECRET key was given as a recipient; give its public key (age1…, \
+                 printed by `age-keygen -y`) instead"
+                    .into(),
+            ));
+        }
+        let shown = quotable(text);
         let unsupported = |kind: &str| {
             Err(Error::Recipient(format!(
-                "{kind} recipients are not supported yet: {text}"
+                "{kind} recipients are not supported yet: {shown}"
             )))
         };
         if text.starts_with("age1pq1") {
@@ -56,19 +66,12 @@ impl AgeRecipient {
                     key,
                 }),
                 Err(why) => Err(Error::Recipient(format!(
-                    "invalid age recipient {text}: {why}"
+                    "invalid age recipient {shown}: {why}"
                 ))),
             };
         }
         if text.starts_with("ssh-") {
             return unsupported("SSH (ssh-ed25519, ssh-rsa)");
-        }
-        if text.starts_with("AGE-SECRET-KEY-") || text.starts_with("AGE-PLUGIN-") {
-            return Err(Error::Recipient(
-                "an age SECRET key was given as a recipient; give its public key (age1…, \
-                 printed by `age-keygen -y`) instead"
-                    .into(),
-            ));
         }
         Err(Error::Recipient(
             "unknown recipient type (expected an age public key, age1…)".into(),
@@ -78,6 +81,21 @@ impl AgeRecipient {
     /// The recipient exactly as given (trimmed).
     pub fn as_str(&self) -> &str {
         &self.text
+    }
+}
+
+/// A recipient as it may appear in a message: a single short token of public-key
+/// characters is shown; anything else (spaces, newlines, odd characters: possibly a secret
+/// pasted in the wrong place) is not.
+fn quotable(text: &str) -> String {
+    let public_looking = text.len() <= 120
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if public_looking {
+        text.to_string()
+    } else {
+        "(not shown: it does not look like a public key)".into()
     }
 }
 

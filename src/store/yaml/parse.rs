@@ -257,11 +257,12 @@ fn parse_pass(text: &str, input: &str, file: &str) -> std::result::Result<Parsed
                 )
             }
             Event::Alias(id) => (Ev::Alias { id, at: start, end }, Some(start..end)),
+            // The event starts at the node's properties (`&x !t {`): look past them.
             Event::MappingStart(anchor, _) => (
                 Ev::MapStart {
                     anchor,
                     at: start,
-                    flow: bytes.get(start) == Some(&b'{'),
+                    flow: bytes.get(lex::skip_properties(bytes, start)) == Some(&b'{'),
                 },
                 None,
             ),
@@ -269,7 +270,7 @@ fn parse_pass(text: &str, input: &str, file: &str) -> std::result::Result<Parsed
                 Ev::ListStart {
                     anchor,
                     at: start,
-                    flow: bytes.get(start) == Some(&b'['),
+                    flow: bytes.get(lex::skip_properties(bytes, start)) == Some(&b'['),
                 },
                 None,
             ),
