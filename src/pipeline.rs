@@ -15,6 +15,7 @@ use crate::keys::{Identities, MasterKey};
 use crate::metadata::{AgeKey, KeyGroup, Metadata, Selection, SOPS_VERSION};
 use crate::store::hints::{self, LayoutHints};
 use crate::store::{self, Format, TextSplice};
+use crate::tree::same_documents;
 use crate::treepath::{self, Step};
 
 /// The identities at hand, to unwrap data keys.
@@ -143,6 +144,20 @@ fn discard(parsed: store::Parsed, fast_exit: bool) {
 
 /// Decrypts an encrypted file.
 pub fn decrypt(text: &str, input: Format, file: &str, opts: &DecryptOptions) -> Result<Decrypted> {
+    decrypt_with(text, input, file, opts, true)
+}
+
+/// `restore_aliases`: turn alias copies back into aliases (see `store::hints`). The
+/// result is then re-read and must mean exactly the decrypted, MAC-checked values (anchor
+/// names are not authenticated: a renamed anchor must not redirect an alias); if it does
+/// not, the file is decrypted again with the copies written out.
+fn decrypt_with(
+    text: &str,
+    input: Format,
+    file: &str,
+    opts: &DecryptOptions,
+    restore_aliases: bool,
+) -> Result<Decrypted> {
     let (mut parsed, layout) = store::parse(input, text, file)?;
     let found = parsed.metadata.take().ok_or(Error::MetadataNotFound)?;
     let metadata = Metadata::from_node(&found.tree)?;
@@ -165,6 +180,9 @@ pub fn decrypt(text: &str, input: Format, file: &str, opts: &DecryptOptions) -> 
     let mut splice = TextSplice::new(text, &layout);
     if splice_here {
         splice.hints = read_hints(&metadata, &cipher);
+        if !restore_aliases {
+            splice.hints.regions.clear();
+        }
     }
     let mut warnings = Vec::new();
     let computed = if splice_here {
@@ -199,7 +217,14 @@ pub fn decrypt(text: &str, input: Format, file: &str, opts: &DecryptOptions) -> 
             })?;
         store::emit_value(opts.output, node)?
     } else if splice_here {
-        splice.finish_decrypted(&found)?
+        let (clear, restored) = splice.finish_decrypted(&found)?;
+        let faithful = !restored
+            || store::parse(opts.output, &clear, file)
+                .is_ok_and(|(p, _)| same_documents(&p.docs, &parsed.docs));
+        if !faithful {
+            return decrypt_with(text, input, file, opts, false);
+        }
+        clear
     } else {
         store::emit(opts.output, &parsed.docs, None)?
     };

@@ -150,6 +150,50 @@ impl Document {
     }
 }
 
+/// Whether two files mean the same (see [`same_meaning`]).
+pub fn same_documents(a: &[Document], b: &[Document]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_items(&x.items, &y.items))
+}
+
+fn same_items(x: &[Item], y: &[Item]) -> bool {
+    fn entries(items: &[Item]) -> impl Iterator<Item = (&String, &Node)> {
+        items.iter().filter_map(|i| match i {
+            Item::Entry { key, value } => Some((key, value)),
+            Item::Comment(_) => None,
+        })
+    }
+    entries(x).count() == entries(y).count()
+        && entries(x)
+            .zip(entries(y))
+            .all(|((ka, va), (kb, vb))| ka == kb && same_meaning(va, vb))
+}
+
+/// Whether two trees mean the same: same keys in the same order, same list items, same
+/// typed values. Comments and places in the text do not count.
+pub fn same_meaning(a: &Node, b: &Node) -> bool {
+    fn elements(items: &[ListItem]) -> impl Iterator<Item = &Node> {
+        items.iter().filter_map(|i| match i {
+            ListItem::Node(n) => Some(n),
+            ListItem::Comment(_) => None,
+        })
+    }
+    match (a, b) {
+        (Node::Map(x), Node::Map(y)) => same_items(x, y),
+        (Node::List(x), Node::List(y)) => {
+            elements(x).count() == elements(y).count()
+                && elements(x)
+                    .zip(elements(y))
+                    .all(|(p, q)| same_meaning(p, q))
+        }
+        (Node::Scalar(x), Node::Scalar(y)) => match (&x.value, &y.value) {
+            (Scalar::Float(p), Scalar::Float(q)) => p.to_bits() == q.to_bits(),
+            (p, q) => p == q,
+        },
+        (Node::Null(_), Node::Null(_)) => true,
+        _ => false,
+    }
+}
+
 /// Joins a key path the way sops builds the AAD: components joined by `:`, plus a
 /// trailing `:` (spec §3.3). List indexes are not part of the path.
 pub fn aad_for(path: &[String]) -> String {
@@ -174,6 +218,28 @@ mod tests {
         assert_eq!(aad_for(&["a".into()]), "a:");
         assert_eq!(aad_for(&["nested".into(), "a".into()]), "nested:a:");
         assert_eq!(aad_for(&["a:b".into()]), "a:b:");
+    }
+
+    #[test]
+    fn meaning_ignores_comments_and_spans_but_not_values() {
+        let leaf = |v: Scalar| Node::Scalar(Leaf::new(v));
+        let a = Node::Map(vec![
+            Item::Comment(Leaf::new(" c".into())),
+            Item::Entry {
+                key: "k".into(),
+                value: leaf(Scalar::Int(1)),
+            },
+        ]);
+        let b = Node::Map(vec![Item::Entry {
+            key: "k".into(),
+            value: leaf(Scalar::Int(1)),
+        }]);
+        let c = Node::Map(vec![Item::Entry {
+            key: "k".into(),
+            value: leaf(Scalar::Int(2)),
+        }]);
+        assert!(same_meaning(&a, &b));
+        assert!(!same_meaning(&a, &c));
     }
 
     #[test]

@@ -222,12 +222,14 @@ impl<'a> TextSplice<'a> {
         }
     }
 
-    /// The clear text: edits applied, metadata cut out.
-    pub fn finish_decrypted(mut self, metadata: &FoundMetadata) -> Result<String> {
+    /// The clear text: edits applied, metadata cut out. Also says whether any alias was
+    /// restored from a region hint (the caller then checks the text's meaning).
+    pub fn finish_decrypted(mut self, metadata: &FoundMetadata) -> Result<(String, bool)> {
         if let Some(e) = self.error {
             return Err(e);
         }
         // Alias copies that are still exactly as written go back to their alias.
+        let mut restored = false;
         for region in std::mem::take(&mut self.hints.regions) {
             let mut at = region.offset;
             for m in &metadata.ranges {
@@ -244,11 +246,12 @@ impl<'a> TextSplice<'a> {
                 self.edits
                     .retain(|e| e.range.end <= range.start || e.range.start >= range.end);
                 self.edits.push(Edit::new(range, region.original));
+                restored = true;
             }
         }
         self.edits
             .extend(metadata.ranges.iter().map(|r| Edit::new(r.clone(), "")));
-        apply_edits(self.text, &mut self.edits)
+        Ok((apply_edits(self.text, &mut self.edits)?, restored))
     }
 }
 
@@ -309,7 +312,8 @@ impl Splice for TextSplice<'_> {
     }
 
     fn needs_tree(&self) -> bool {
-        false
+        // With aliases to restore, the decrypted values are kept to check the result.
+        !self.hints.regions.is_empty()
     }
 }
 

@@ -504,19 +504,31 @@ fn a_secret_key_given_as_recipient_is_never_echoed() {
             .args(["encrypt", "--input-type", "yaml", "--age", &list])
             .stdin("a: 1\n")
             .fails_with(1);
-        assert!(!out.stderr.contains(&secret[20..]), "leaked: {}", out.stderr);
+        assert!(
+            !out.stderr.contains(&secret[20..]),
+            "leaked: {}",
+            out.stderr
+        );
         let out = sealant()
             .args(["encrypt", "--input-type", "yaml"])
             .env("SOPS_AGE_RECIPIENTS", &list)
             .stdin("a: 1\n")
             .fails_with(1);
-        assert!(!out.stderr.contains(&secret[20..]), "leaked: {}", out.stderr);
+        assert!(
+            !out.stderr.contains(&secret[20..]),
+            "leaked: {}",
+            out.stderr
+        );
     }
 }
 
 #[test]
 fn flow_collections_with_anchors_or_tags_stay_readable() {
-    for plain in ["a: &x {q: 1, r: two}\nb: *x\n", "a: &x [1, 2]\n", "a: !t {q: 1}\n"] {
+    for plain in [
+        "a: &x {q: 1, r: two}\nb: *x\n",
+        "a: &x [1, 2]\n",
+        "a: !t {q: 1}\n",
+    ] {
         let enc = sealant()
             .args(["encrypt", "--input-type", "yaml", "--age", &recipient(1)])
             .stdin(plain)
@@ -537,4 +549,26 @@ fn flow_collections_with_anchors_or_tags_stay_readable() {
             assert!(!theirs.stdout.is_empty());
         }
     }
+}
+
+#[test]
+fn a_renamed_anchor_cannot_redirect_a_restored_alias() {
+    // Anchor names are not authenticated (sops does not cover them either). Renaming
+    // them after encryption must not make `*base` point at other values on decrypt.
+    let plain = "base: &base\n  user: admin\n  pass: hunter2\nother: &other\n  user: guest\n  pass: guest\nprod: *base\n";
+    let enc = sealant()
+        .args(["encrypt", "--input-type", "yaml", "--age", &recipient(1)])
+        .stdin(plain)
+        .succeeds()
+        .stdout_str();
+    // Equal-length edits, so every offset stays where it was.
+    let tampered = enc.replace("&base", "&XXXX").replace("&other", "&base ");
+    let out = sealant()
+        .args(["decrypt", "--input-type", "yaml"])
+        .key(1)
+        .stdin(tampered)
+        .succeeds()
+        .stdout_str();
+    assert!(!out.contains("prod: *base"), "{out}");
+    assert!(out.contains("prod: {user: admin, pass: hunter2}"), "{out}");
 }
