@@ -36,10 +36,30 @@ fn read_stdin() -> Result<Vec<u8>> {
 }
 
 /// Replaces `path` atomically: a temporary file in the same directory, fsync, rename.
-/// The file keeps its permissions (a new file gets 0600 until told otherwise).
+/// The file keeps its permissions, and its owner and group where the process may set
+/// them (a new file gets 0600).
+///
+/// Links: a symbolic link is written through (the file it points to is replaced, the link
+/// stays). A file with several hard links is rewritten in place instead, as sops does:
+/// replacing it would leave the old content (perhaps plaintext) under its other names.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let fail = |e: std::io::Error| Error::io(path, e, code::COULD_NOT_WRITE_OUTPUT);
-    let dir = match path.parent() {
+    let existing = fs::metadata(&target).ok();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if existing.as_ref().is_some_and(|m| m.nlink() > 1) {
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&target)
+                .map_err(fail)?;
+            file.write_all(contents).map_err(fail)?;
+            return file.sync_all().map_err(fail);
+        }
+    }
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
@@ -48,11 +68,17 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .map_err(fail)?;
     tmp.write_all(contents).map_err(fail)?;
-    if let Ok(meta) = fs::metadata(path) {
+    if let Some(meta) = &existing {
         fs::set_permissions(tmp.path(), meta.permissions()).map_err(fail)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            // Best effort: only root may give a file to someone else.
+            let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()));
+        }
     }
     tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
+    tmp.persist(&target).map_err(|e| fail(e.error))?;
     // Make the rename itself durable.
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
@@ -82,6 +108,27 @@ mod tests {
         );
         let leftovers = fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.yaml");
+        fs::write(&real, "old").unwrap();
+        let soft = dir.path().join("soft.yaml");
+        std::os::unix::fs::symlink(&real, &soft).unwrap();
+        write_atomic(&soft, b"via symlink").unwrap();
+        assert!(fs::symlink_metadata(&soft)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read_to_string(&real).unwrap(), "via symlink");
+
+        let hard = dir.path().join("hard.yaml");
+        fs::hard_link(&real, &hard).unwrap();
+        write_atomic(&hard, b"via hard link").unwrap();
+        assert_eq!(fs::read_to_string(&real).unwrap(), "via hard link");
     }
 
     #[test]
