@@ -296,6 +296,12 @@ pub fn recover_data_key(metadata: &Metadata, keys: &dyn KeyRing) -> Result<DataK
 
 fn no_key_error(metadata: &Metadata, keys: &dyn KeyRing, report: &[String]) -> Error {
     let mut msg = String::from("failed to get the data key: no identity here can decrypt it");
+    // With one group, show why it failed when it is not simply "no identity matches".
+    if metadata.key_groups.len() == 1 {
+        if let Some(line) = report.iter().find(|l| !l.contains("no identity matches")) {
+            msg.push_str(&format!("\n  {line}"));
+        }
+    }
     if metadata.key_groups.len() > 1 {
         let threshold = metadata.shamir_threshold.max(1);
         msg.push_str(&format!(
