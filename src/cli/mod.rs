@@ -85,10 +85,26 @@ fn print_version(env: &Env) {
 /// Prints an error the one way sealant prints errors.
 fn report(e: &Error) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "sealant: {e}");
+    let _ = writeln!(err, "sealant: {}", printable(&e.to_string()));
     if let Some(hint) = e.hint() {
         let _ = writeln!(err, "hint: {hint}");
     }
+}
+
+/// Text from a file (key paths, recipients) shown on a terminal: control characters
+/// are escaped, so a hostile file cannot send escape sequences to the user's terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let keep = !c.is_control() || c == '\n';
+            let shown: Vec<char> = if keep {
+                vec![c]
+            } else {
+                c.escape_unicode().collect()
+            };
+            shown
+        })
+        .collect()
 }
 
 fn dispatch(cli: Cli, env: &Env) -> Result<i32> {
@@ -376,8 +392,19 @@ fn decrypt(
     };
     let decrypted = pipeline::decrypt(&text, input, &name, &opts)?;
     for w in &decrypted.warnings {
-        eprintln!("sealant: warning: {}: {}", w.path, w.what);
+        eprintln!("sealant: warning: {}: {}", printable(&w.path), w.what);
     }
     write(file, out, &decrypted.text)?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped_for_the_terminal() {
+        assert_eq!(printable("a:\u{1b}[31mb:"), "a:\\u{1b}[31mb:");
+        assert_eq!(printable("line\nnext"), "line\nnext");
+    }
 }
