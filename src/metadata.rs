@@ -419,11 +419,7 @@ impl Metadata {
 
     /// Marks the file as written by this sealant.
     pub fn mark_sealant(&mut self) {
-        let value = Node::Scalar(Leaf::new(Scalar::Str(env!("CARGO_PKG_VERSION").into())));
-        match self.unknown.iter_mut().find(|(k, _)| k == SEALANT_FIELD) {
-            Some((_, v)) => *v = value,
-            None => self.unknown.push((SEALANT_FIELD.into(), value)),
-        }
+        self.set_unknown(SEALANT_FIELD, env!("CARGO_PKG_VERSION").into());
     }
 
     /// Every recipient and other key, for messages.

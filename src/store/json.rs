@@ -785,37 +785,12 @@ pub fn format_float(f: f64) -> Option<String> {
     })
 }
 
-/// RFC 3339 with nanoseconds, trailing zeros dropped, `Z` for a zero offset: Go's
-/// `time.RFC3339Nano`, which `time.Time.MarshalJSON` uses.
+/// Go's `time.RFC3339Nano`, as `time.Time.MarshalJSON` writes it; `None` for a year
+/// outside 0..=9999, which Go refuses to marshal.
 fn rfc3339_nano(t: &time::OffsetDateTime) -> Option<String> {
-    let year = t.year();
-    if !(0..=9999).contains(&year) {
-        return None;
-    }
-    let mut s = format!(
-        "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-    let nanos = t.nanosecond();
-    if nanos > 0 {
-        let frac = format!("{nanos:09}");
-        s.push('.');
-        s.push_str(frac.trim_end_matches('0'));
-    }
-    let offset = t.offset().whole_seconds();
-    if offset / 60 == 0 {
-        s.push('Z');
-    } else {
-        let minutes = offset / 60;
-        let sign = if minutes < 0 { '-' } else { '+' };
-        let minutes = minutes.abs();
-        s.push_str(&format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60));
-    }
-    Some(s)
+    (0..=9999)
+        .contains(&t.year())
+        .then(|| crate::crypto::timestamp::format_time_nano(t))
 }
 
 /// Writes `s` as a JSON string, escaped like Go's `encoding/json` with HTML escaping:

@@ -30,7 +30,6 @@
 //! * lines are never wrapped.
 
 use super::resolve::{implicit, is_base60_float, is_old_bool, Implicit};
-use super::timestamp;
 use crate::tree::{Scalar, Style};
 
 /// Where a scalar is written.
@@ -188,7 +187,7 @@ pub(crate) fn format_non_string(s: &Scalar, out: &mut String) {
         }
         Scalar::Float(f) => format_go_float(*f, out),
         Scalar::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Scalar::Time(t) => timestamp::format_rfc3339_nano(t, out),
+        Scalar::Time(t) => out.push_str(&crate::crypto::timestamp::format_time_nano(t)),
     }
 }
 

@@ -196,51 +196,6 @@ pub(crate) fn to_datetime(p: &Parts) -> Option<time::OffsetDateTime> {
     Some(time::PrimitiveDateTime::new(date, clock).assume_offset(offset))
 }
 
-/// Go's `t.Format(time.RFC3339Nano)`: `2006-01-02T15:04:05.999999999Z07:00`.
-pub(crate) fn format_rfc3339_nano(t: &time::OffsetDateTime, out: &mut String) {
-    use std::fmt::Write;
-    let year = t.year();
-    if year < 0 {
-        out.push('-');
-    }
-    // Writing to a String cannot fail.
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        year.unsigned_abs(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-    let nanos = t.nanosecond();
-    if nanos != 0 {
-        let mut digits = *b"000000000";
-        let mut n = nanos;
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-        let end = digits.iter().rposition(|&d| d != b'0').map_or(0, |i| i + 1);
-        out.push('.');
-        out.extend(digits[..end].iter().map(|&d| char::from(d)));
-    }
-    let offset = t.offset().whole_seconds();
-    if offset == 0 {
-        out.push('Z');
-    } else {
-        let minutes = offset.unsigned_abs() / 60;
-        let _ = write!(
-            out,
-            "{}{:02}:{:02}",
-            if offset < 0 { '-' } else { '+' },
-            minutes / 60,
-            minutes % 60
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,9 +203,7 @@ mod tests {
     fn fmt(s: &str) -> Option<String> {
         let p = parse(s)?;
         let t = to_datetime(&p)?;
-        let mut out = String::new();
-        format_rfc3339_nano(&t, &mut out);
-        Some(out)
+        Some(crate::crypto::timestamp::format_time_nano(&t))
     }
 
     // Each row: input, what sops 3.11 printed after an encrypt/decrypt round trip
