@@ -8,7 +8,7 @@ use std::hint::black_box;
 use sealant::crypto::{DataKey, ValueCipher};
 use sealant::keys::{parse_recipients, MasterKey};
 use sealant::pipeline::{self, EncryptOptions};
-use sealant::store::{self, Format};
+use sealant::store::{self, Format, Stage};
 
 /// A config file of `n` services with a few secrets each, in YAML.
 fn yaml_input(n: usize) -> String {
@@ -49,12 +49,28 @@ fn bench_parse(c: &mut Criterion) {
         let yaml = yaml_input(n);
         g.throughput(Throughput::Bytes(yaml.len() as u64));
         g.bench_with_input(BenchmarkId::new("yaml", n), &yaml, |b, t| {
-            b.iter(|| store::parse(Format::Yaml, black_box(t), "b.yaml").unwrap())
+            b.iter(|| {
+                store::parse(
+                    Format::Yaml,
+                    black_box(t.as_bytes()),
+                    "b.yaml",
+                    Stage::Plain,
+                )
+                .unwrap()
+            })
         });
         let json = json_input(n);
         g.throughput(Throughput::Bytes(json.len() as u64));
         g.bench_with_input(BenchmarkId::new("json", n), &json, |b, t| {
-            b.iter(|| store::parse(Format::Json, black_box(t), "b.json").unwrap())
+            b.iter(|| {
+                store::parse(
+                    Format::Json,
+                    black_box(t.as_bytes()),
+                    "b.json",
+                    Stage::Plain,
+                )
+                .unwrap()
+            })
         });
     }
     g.finish();
@@ -91,7 +107,7 @@ fn bench_encrypt_file(c: &mut Criterion) {
                     now: time::OffsetDateTime::UNIX_EPOCH,
                     fast_exit: false,
                 };
-                pipeline::encrypt(black_box(&text), fmt, "b", &opts).unwrap()
+                pipeline::encrypt(black_box(text.as_bytes()), fmt, "b", &opts).unwrap()
             })
         });
     }

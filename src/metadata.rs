@@ -162,6 +162,7 @@ fn map_str(node: &Node, key: &str) -> Option<String> {
 fn scalar_text(s: &Scalar) -> Option<String> {
     Some(match s {
         Scalar::Str(s) => s.clone(),
+        Scalar::Bytes(_) => return None,
         Scalar::Int(i) => i.to_string(),
         Scalar::Float(f) => f.to_string(),
         Scalar::Bool(b) => b.to_string(),

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::keys::{Identities, MasterKey};
 use crate::metadata::{AgeKey, KeyGroup, Metadata, Selection, SOPS_VERSION};
 use crate::store::hints::{self, LayoutHints};
-use crate::store::{self, Format, TextSplice};
+use crate::store::{self, Format, Stage, TextSplice};
 use crate::tree::same_documents;
 use crate::treepath::{self, Step};
 
@@ -57,15 +57,25 @@ pub struct DecryptOptions<'a> {
     pub fast_exit: bool,
 }
 
-/// The result of a decryption: the text, and comments that could not be decrypted.
+/// The result of a decryption: the clear file, and comments that could not be decrypted.
 pub struct Decrypted {
-    pub text: String,
+    /// The clear file: text, or any bytes for a binary file.
+    pub text: Vec<u8>,
     pub warnings: Vec<Warning>,
 }
 
 /// Encrypts a clear file.
-pub fn encrypt(text: &str, input: Format, file: &str, opts: &EncryptOptions) -> Result<String> {
-    let (mut parsed, layout) = store::parse(input, text, file)?;
+pub fn encrypt(
+    input_bytes: &[u8],
+    input: Format,
+    file: &str,
+    opts: &EncryptOptions,
+) -> Result<Vec<u8>> {
+    let store::Source {
+        mut parsed,
+        layout,
+        text,
+    } = store::parse(input, input_bytes, file, Stage::Plain)?;
     if parsed.metadata.is_some() {
         return Err(Error::AlreadyEncrypted);
     }
@@ -76,16 +86,19 @@ pub fn encrypt(text: &str, input: Format, file: &str, opts: &EncryptOptions) -> 
     }
     let data_key = DataKey::generate();
     let cipher = ValueCipher::new(&data_key);
-    let selection = opts
-        .selection
-        .clone()
-        .unwrap_or_else(Rules::default_selection);
-    let rules = Rules::new(selection.clone(), opts.mac_only_encrypted)?;
+    // A binary file is one value, always encrypted: sops ignores the selection options
+    // and writes none into its metadata.
+    let binary = input == Format::Binary;
+    let selection = match &opts.selection {
+        Some(s) if !binary => s.clone(),
+        _ => Rules::default_selection(),
+    };
+    let rules = Rules::new(selection.clone(), opts.mac_only_encrypted && !binary)?;
 
     // Splice into the user's text when the output format is the input's and the layout
     // allows it; otherwise the walk stores the ciphertexts in the tree, written afresh.
     let spliced = opts.output == input && layout.can_splice();
-    let mut splice = TextSplice::new(text, &layout);
+    let mut splice = TextSplice::new(text, layout.as_ref());
     let mac_hex = if spliced {
         engine::encrypt(&mut parsed.docs, &cipher, &rules, &mut splice)?
     } else {
@@ -111,8 +124,8 @@ pub fn encrypt(text: &str, input: Format, file: &str, opts: &EncryptOptions) -> 
         shamir_threshold: 0,
         lastmodified: timestamp::format_lastmodified(&now),
         mac: mac::encrypt_mac(&cipher, &mac_hex, &now)?,
-        selection: Some(selection),
-        mac_only_encrypted: opts.mac_only_encrypted,
+        selection: (!binary).then_some(selection),
+        mac_only_encrypted: opts.mac_only_encrypted && !binary,
         version: SOPS_VERSION.to_string(),
         unknown: Vec::new(),
     };
@@ -126,7 +139,7 @@ pub fn encrypt(text: &str, input: Format, file: &str, opts: &EncryptOptions) -> 
         }
         let out = splice.finish_encrypted(&marked.to_node());
         discard(parsed, opts.fast_exit);
-        return out;
+        return out.map(String::into_bytes);
     }
     // Written afresh, in sops's own layout (a conversion, or a layout that cannot be
     // spliced): no sealant mark, so it decrypts like a file sops wrote.
@@ -143,8 +156,13 @@ fn discard(parsed: store::Parsed, fast_exit: bool) {
 }
 
 /// Decrypts an encrypted file.
-pub fn decrypt(text: &str, input: Format, file: &str, opts: &DecryptOptions) -> Result<Decrypted> {
-    decrypt_with(text, input, file, opts, true)
+pub fn decrypt(
+    input_bytes: &[u8],
+    input: Format,
+    file: &str,
+    opts: &DecryptOptions,
+) -> Result<Decrypted> {
+    decrypt_with(input_bytes, input, file, opts, true)
 }
 
 /// `restore_aliases`: turn alias copies back into aliases (see `store::hints`). The
@@ -152,13 +170,17 @@ pub fn decrypt(text: &str, input: Format, file: &str, opts: &DecryptOptions) -> 
 /// names are not authenticated: a renamed anchor must not redirect an alias); if it does
 /// not, the file is decrypted again with the copies written out.
 fn decrypt_with(
-    text: &str,
+    input_bytes: &[u8],
     input: Format,
     file: &str,
     opts: &DecryptOptions,
     restore_aliases: bool,
 ) -> Result<Decrypted> {
-    let (mut parsed, layout) = store::parse(input, text, file)?;
+    let store::Source {
+        mut parsed,
+        layout,
+        text,
+    } = store::parse(input, input_bytes, file, Stage::Encrypted)?;
     let found = parsed.metadata.take().ok_or(Error::MetadataNotFound)?;
     let metadata = Metadata::from_node(&found.tree)?;
     let lastmodified = timestamp::parse_rfc3339(&metadata.lastmodified)
@@ -177,7 +199,7 @@ fn decrypt_with(
         && opts.extract.is_none()
         && metadata.written_by_sealant()
         && layout.can_splice();
-    let mut splice = TextSplice::new(text, &layout);
+    let mut splice = TextSplice::new(text, layout.as_ref());
     if splice_here {
         splice.hints = read_hints(&metadata, &cipher);
         if !restore_aliases {
@@ -219,12 +241,12 @@ fn decrypt_with(
     } else if splice_here {
         let (clear, restored) = splice.finish_decrypted(&found)?;
         let faithful = !restored
-            || store::parse(opts.output, &clear, file)
-                .is_ok_and(|(p, _)| same_documents(&p.docs, &parsed.docs));
+            || store::parse(opts.output, clear.as_bytes(), file, Stage::Plain)
+                .is_ok_and(|s| same_documents(&s.parsed.docs, &parsed.docs));
         if !faithful {
-            return decrypt_with(text, input, file, opts, false);
+            return decrypt_with(input_bytes, input, file, opts, false);
         }
-        clear
+        clear.into_bytes()
     } else {
         store::emit(opts.output, &parsed.docs, None)?
     };

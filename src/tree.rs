@@ -24,12 +24,16 @@ pub enum Scalar {
     Bool(bool),
     /// A YAML timestamp (sops type `time`).
     Time(time::OffsetDateTime),
+    /// A string that is not UTF-8: only the binary store makes these (sops type `str`,
+    /// any bytes), and decryption of a `str` whose plaintext is not UTF-8.
+    Bytes(Vec<u8>),
 }
 
 impl fmt::Debug for Scalar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self {
             Scalar::Str(s) => return write!(f, "Str(<{} bytes>)", s.len()),
+            Scalar::Bytes(b) => return write!(f, "Bytes(<{} bytes>)", b.len()),
             Scalar::Int(_) => "Int",
             Scalar::Float(_) => "Float",
             Scalar::Bool(_) => "Bool",

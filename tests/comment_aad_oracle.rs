@@ -39,7 +39,14 @@ fn comment_aads(text: &str) -> Vec<(usize, String)> {
             _ => {}
         }
     }
-    let (parsed, _) = store::parse(Format::Yaml, text, "oracle.yaml").expect("parses");
+    let parsed = store::parse(
+        Format::Yaml,
+        text.as_bytes(),
+        "oracle.yaml",
+        store::Stage::Plain,
+    )
+    .expect("parses")
+    .parsed;
     let mut out = Vec::new();
     for doc in parsed.docs {
         walk(&Node::Map(doc.items), &mut Vec::new(), text, &mut out);

@@ -193,13 +193,7 @@ fn input_format(file: Option<&Path>, types: &TypeArgs) -> Result<Format> {
         .as_deref()
         .or(file.filter(|f| !fsutil::is_stdin(f)));
     match path {
-        Some(p) => Format::from_path(p).ok_or_else(|| {
-            Error::Usage(format!(
-                "{}: cannot tell the format from the file name; sealant reads .yaml, .yml and \
-                 .json files (use --input-type)",
-                p.display()
-            ))
-        }),
+        Some(p) => Ok(Format::from_path(p)),
         None => Err(Error::Conflict(
             "reading standard input needs --filename-override or --input-type".into(),
         )),
@@ -215,7 +209,8 @@ fn output_format(types: &TypeArgs, input: Format) -> Result<Format> {
 
 fn unsupported_type(name: &str) -> Error {
     Error::Usage(format!(
-        "unsupported type {name:?}: sealant reads and writes yaml and json"
+        "unsupported type {name:?}: sealant reads and writes {}",
+        Format::ALL.map(Format::name).join(", ")
     ))
 }
 
@@ -297,29 +292,18 @@ fn read(file: Option<&Path>, out: &OutputArgs) -> Result<Vec<u8>> {
     fsutil::read_input(file)
 }
 
-fn as_text(bytes: Vec<u8>, name: &str) -> Result<String> {
-    String::from_utf8(bytes).map_err(|e| Error::Input {
-        file: name.to_string(),
-        what: format!(
-            "not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ),
-        code: code::COULD_NOT_READ_INPUT,
-    })
-}
-
-fn write(file: Option<&Path>, out: &OutputArgs, text: &str) -> Result<()> {
+fn write(file: Option<&Path>, out: &OutputArgs, bytes: &[u8]) -> Result<()> {
     let target: Option<PathBuf> = if out.in_place {
         file.map(Path::to_path_buf)
     } else {
         out.output.clone()
     };
     match target {
-        Some(path) => fsutil::write_atomic(&path, text.as_bytes()),
+        Some(path) => fsutil::write_atomic(&path, bytes),
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout
-                .write_all(text.as_bytes())
+                .write_all(bytes)
                 .and_then(|()| stdout.flush())
                 .or_else(|e| {
                     if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -346,7 +330,7 @@ fn encrypt(
     let output = output_format(types, input)?;
     let selection = selection(sel, globals)?;
     let recipients = recipients(keys, env)?;
-    let text = as_text(read(file, out)?, &name)?;
+    let text = read(file, out)?;
     let opts = EncryptOptions {
         recipients: &recipients,
         selection,
@@ -374,14 +358,14 @@ fn decrypt(
         types
             .filename_override
             .as_deref()
-            .and_then(Format::from_path)
+            .map(Format::from_path)
             .unwrap_or(Format::Yaml)
     } else {
         input_format(file, types)?
     };
     let output = output_format(types, input)?;
     let extract = extract.map(pipeline::parse_extract).transpose()?;
-    let text = as_text(read(file, out)?, &name)?;
+    let text = read(file, out)?;
     let identities = IdentitySources::from_env(|k| (env.var)(k)).load()?;
     let opts = DecryptOptions {
         keys: &identities,

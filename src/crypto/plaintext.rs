@@ -13,7 +13,7 @@ use crate::tree::Scalar;
 /// The sops `type:` name of a scalar: `str`, `int`, `float`, `bool` or `time`.
 pub fn type_name(value: &Scalar) -> &'static str {
     match value {
-        Scalar::Str(_) => "str",
+        Scalar::Str(_) | Scalar::Bytes(_) => "str",
         Scalar::Int(_) => "int",
         Scalar::Float(_) => "float",
         Scalar::Bool(_) => "bool",
@@ -30,6 +30,7 @@ pub fn type_name(value: &Scalar) -> &'static str {
 pub fn to_bytes(value: &Scalar) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(match value {
         Scalar::Str(s) => s.as_bytes().to_vec(),
+        Scalar::Bytes(b) => b.clone(),
         Scalar::Int(i) => i.to_string().into_bytes(),
         Scalar::Float(f) => format_float(*f).into_bytes(),
         Scalar::Bool(true) => b"True".to_vec(),
@@ -82,10 +83,10 @@ impl std::error::Error for ValueError {}
 
 /// Parses decrypted plaintext back into a scalar, as sops does for each `type:`.
 ///
-/// * `str`, `comment`: the text. `comment` comes back as [`Scalar::Str`]; the caller
-///   turns it into a comment. Invalid UTF-8 is replaced lossily: the binary store, where
-///   a `str` can hold any bytes, must use the raw decrypted bytes instead.
-/// * `bytes` (never written by sops): returned as a lossy [`Scalar::Str`] as well.
+/// * `str`, `bytes` (never written by sops): the text, or [`Scalar::Bytes`] when it is
+///   not UTF-8 (a binary file's content can be any bytes).
+/// * `comment`: the text as a [`Scalar::Str`] (invalid UTF-8 replaced); the caller
+///   turns it into a comment.
 /// * `int`: Go `strconv.Atoi` (signed decimal, optional sign, int64 range).
 /// * `float`: Go `strconv.ParseFloat` ([`parse_float`]).
 /// * `bool`: Go `strconv.ParseBool`: `1 t T TRUE true True 0 f F FALSE false False`.
@@ -94,7 +95,11 @@ impl std::error::Error for ValueError {}
 pub fn from_bytes(type_name: &str, bytes: &[u8]) -> Result<Scalar, ValueError> {
     let text = || std::str::from_utf8(bytes).map_err(|_| ValueError("the plaintext is not UTF-8"));
     match type_name {
-        "str" | "comment" | "bytes" => Ok(Scalar::Str(String::from_utf8_lossy(bytes).into_owned())),
+        "str" | "bytes" => Ok(match std::str::from_utf8(bytes) {
+            Ok(text) => Scalar::Str(text.to_owned()),
+            Err(_) => Scalar::Bytes(bytes.to_vec()),
+        }),
+        "comment" => Ok(Scalar::Str(String::from_utf8_lossy(bytes).into_owned())),
         "int" => text()?
             .parse::<i64>()
             .map(Scalar::Int)
@@ -273,8 +278,17 @@ mod tests {
             from_bytes("comment", b" hi").unwrap(),
             Scalar::Str(" hi".into())
         );
+        // A binary file's content: any bytes, kept exactly.
+        assert_eq!(
+            from_bytes("str", b"a\xffb").unwrap(),
+            Scalar::Bytes(b"a\xffb".to_vec())
+        );
         assert_eq!(
             from_bytes("bytes", b"a\xffb").unwrap(),
+            Scalar::Bytes(b"a\xffb".to_vec())
+        );
+        assert_eq!(
+            from_bytes("comment", b"a\xffb").unwrap(),
             Scalar::Str("a\u{fffd}b".into())
         );
         assert_eq!(from_bytes("int", b"42").unwrap(), Scalar::Int(42));

@@ -31,7 +31,7 @@ const EXACT_FLOAT_INT: u64 = 1 << 53;
 use std::ops::Range;
 
 use crate::error::{code, Error, Location, Result};
-use crate::store::{FoundMetadata, Parsed};
+use crate::store::{Edit, FoundMetadata, Parsed};
 use crate::tree::{Document, Holder, Item, Leaf, ListItem, Node, Scalar, Span, Style};
 
 /// Deepest nesting of objects and arrays that [`parse`] accepts.
@@ -80,6 +80,28 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed> {
 pub struct TopLayout {
     open: usize,
     members: Vec<Member>,
+}
+
+impl crate::store::TextLayout for TopLayout {
+    fn encrypted_value(&self, _text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>) {
+        out.push(Edit::new(span.bytes.clone(), render_encrypted(enc)));
+    }
+    fn clear_value(
+        &self,
+        _text: &str,
+        span: &Span,
+        value: &Scalar,
+        out: &mut Vec<Edit>,
+    ) -> Result<()> {
+        out.push(Edit::new(span.bytes.clone(), render_value(value)?));
+        Ok(())
+    }
+    fn decrypted_form(&self, _text: &str, _span: &Span, value: &Scalar) -> Option<String> {
+        render_value(value).ok()
+    }
+    fn insert_metadata(&self, text: &str, metadata: &Node) -> Result<Vec<Edit>> {
+        Ok(vec![metadata_insertion_with(text, self, metadata)?])
+    }
 }
 
 /// [`parse`], also returning the top-level layout for [`metadata_insertion_with`].
@@ -747,6 +769,7 @@ pub fn render_encrypted(enc: &str) -> String {
 fn write_scalar(out: &mut String, s: &Scalar) -> Result<()> {
     match s {
         Scalar::Str(v) => write_string(out, v),
+        Scalar::Bytes(b) => write_bytes_string(out, b),
         Scalar::Int(i) => {
             let _ = write!(out, "{i}");
         }
@@ -796,6 +819,39 @@ fn rfc3339_nano(t: &time::OffsetDateTime) -> Option<String> {
 /// Writes `s` as a JSON string, escaped like Go's `encoding/json` with HTML escaping:
 /// `\"` `\\` `\n` `\r` `\t` `\b` `\f`, other control characters as `\u00XX`, `<` `>`
 /// `&` as `\u003c` `\u003e` `\u0026`, U+2028/U+2029 escaped, everything else raw.
+/// A string that is not UTF-8, as Go's `encoding/json` writes it: each byte that is not
+/// part of a valid UTF-8 sequence becomes the escape `\ufffd` (one per byte).
+fn write_bytes_string(out: &mut String, bytes: &[u8]) {
+    let mut quoted = String::new();
+    let mut rest = bytes;
+    let mut valid_runs: Vec<(String, usize)> = Vec::new();
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(text) => {
+                valid_runs.push((text.to_owned(), 0));
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                let bad_len = e.error_len().unwrap_or(bad.len());
+                // `good` is valid UTF-8 by construction.
+                valid_runs.push((String::from_utf8_lossy(good).into_owned(), bad_len));
+                rest = &bad[bad_len..];
+            }
+        }
+    }
+    out.push('"');
+    for (text, invalid) in valid_runs {
+        quoted.clear();
+        write_string(&mut quoted, &text);
+        out.push_str(&quoted[1..quoted.len() - 1]);
+        for _ in 0..invalid {
+            out.push_str("\\ufffd");
+        }
+    }
+    out.push('"');
+}
+
 fn write_string(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     /// Bytes that may need escaping (0xE2 starts U+2028 and U+2029).

@@ -14,15 +14,20 @@
 //!
 //! Splicing ([`apply_edits`]) is shared: a store only says *what* to put *where*.
 
+pub mod binary;
+pub mod dotenv;
 pub mod hints;
+pub mod ini;
 pub mod json;
+pub mod toml;
 pub mod yaml;
 
+use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
 use crate::engine::{Splice, ValueRef};
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result};
 use crate::tree::{Document, Node, Scalar, Span};
 use hints::LayoutHints;
 
@@ -31,24 +36,42 @@ use hints::LayoutHints;
 pub enum Format {
     Yaml,
     Json,
+    Dotenv,
+    Ini,
+    /// Any bytes, encrypted whole as one `data` value in sops's JSON envelope.
+    Binary,
+    /// sealant's own (sops has no TOML store); see docs/FORMAT.md.
+    Toml,
 }
 
 impl Format {
+    /// Every format, for messages and tests.
+    pub const ALL: [Format; 6] = [
+        Format::Yaml,
+        Format::Json,
+        Format::Dotenv,
+        Format::Ini,
+        Format::Binary,
+        Format::Toml,
+    ];
+
     /// The format named by `--input-type` / `--output-type`.
     pub fn from_name(name: &str) -> Option<Format> {
-        match name {
-            "yaml" => Some(Format::Yaml),
-            "json" => Some(Format::Json),
-            _ => None,
-        }
+        Format::ALL.into_iter().find(|f| f.name() == name)
     }
 
-    /// The format sops infers from a file name (case-sensitive extension).
-    pub fn from_path(path: &Path) -> Option<Format> {
+    /// The format sops infers from a file name: `.yaml`/`.yml`, `.json`, a name ending
+    /// in `.env` (`.env` itself included), `.ini`; sealant adds `.toml`. Anything else is
+    /// binary, as in sops. Extensions are case-sensitive, as in sops.
+    pub fn from_path(path: &Path) -> Format {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         match path.extension().and_then(|e| e.to_str()) {
-            Some("yaml" | "yml") => Some(Format::Yaml),
-            Some("json") => Some(Format::Json),
-            _ => None,
+            Some("yaml" | "yml") => Format::Yaml,
+            Some("json") => Format::Json,
+            Some("ini") => Format::Ini,
+            Some("toml") => Format::Toml,
+            _ if name.ends_with(".env") => Format::Dotenv,
+            _ => Format::Binary,
         }
     }
 
@@ -56,43 +79,130 @@ impl Format {
         match self {
             Format::Yaml => "yaml",
             Format::Json => "json",
+            Format::Dotenv => "dotenv",
+            Format::Ini => "ini",
+            Format::Binary => "binary",
+            Format::Toml => "toml",
         }
     }
 }
 
-/// What a store remembers about the layout of the text it parsed.
-#[derive(Debug)]
-pub enum Layout {
-    Yaml(yaml::YamlLayout),
-    Json(json::TopLayout),
+/// What a store remembers about the text it parsed, and how it writes into that text:
+/// the store's half of splicing. `TextSplice` calls these as the walk reports changes.
+pub trait TextLayout: fmt::Debug {
+    /// Whether values can be spliced into this text. When not (YAML aliases that sops
+    /// expands, a top-level flow mapping, a binary file), the file is written afresh, in
+    /// sops's layout.
+    fn can_splice(&self) -> bool {
+        true
+    }
+
+    /// Writes an `ENC[...]` string in place of the clear value at `span`.
+    fn encrypted_value(&self, text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>);
+
+    /// Writes a clear value in place of the `ENC[...]` string at `span`.
+    fn clear_value(
+        &self,
+        text: &str,
+        span: &Span,
+        value: &Scalar,
+        out: &mut Vec<Edit>,
+    ) -> Result<()>;
+
+    /// The clear text a decryption would write for `value` at `span` once it is
+    /// encrypted in place, or `None` when that cannot be predicted. Where it differs from
+    /// the user's token, the token is kept as a layout hint.
+    fn decrypted_form(&self, text: &str, span: &Span, value: &Scalar) -> Option<String>;
+
+    /// Replaces a comment's text (`span` covers the text after the comment character).
+    fn comment(&self, span: &Span, text: &str, out: &mut Vec<Edit>) {
+        out.push(Edit::new(span.bytes.clone(), text));
+    }
+
+    /// A sops list-element comment (`- ENC[...,type:comment]`, YAML only) decrypted back
+    /// to a comment line.
+    fn list_element_comment(&self, span: &Span, text: &str, out: &mut Vec<Edit>) {
+        self.comment(span, text, out);
+    }
+
+    /// The edits that add the `sops` metadata to the user's text.
+    fn insert_metadata(&self, text: &str, metadata: &Node) -> Result<Vec<Edit>>;
+
+    /// The YAML layout, for what only YAML has (aliases).
+    fn as_yaml(&self) -> Option<&yaml::YamlLayout> {
+        None
+    }
 }
 
-impl Layout {
-    /// Whether values can be spliced into this text. Not when YAML aliases copy values
-    /// (sops expands them, so each copy needs its own ciphertext) or when a document's
-    /// top level is a flow mapping (no `sops:` block can follow it): such files are
-    /// written afresh, in sops's layout.
-    pub fn can_splice(&self) -> bool {
-        match self {
-            Layout::Yaml(l) => l.can_splice(),
-            Layout::Json(_) => true,
+/// A parsed file's layout, whatever its format.
+pub type Layout = Box<dyn TextLayout>;
+
+/// Whether the input is expected to be clear or encrypted. Only the binary store reads
+/// the two differently (raw bytes in, a JSON envelope back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Plain,
+    Encrypted,
+}
+
+/// A parsed input: the tree, the layout, and the text that spans point into (empty for a
+/// clear binary file, which is never spliced).
+pub struct Source<'a> {
+    pub parsed: Parsed,
+    pub layout: Layout,
+    pub text: &'a str,
+}
+
+/// Parses `input` in `format`. `file` names the input in messages.
+pub fn parse<'a>(format: Format, input: &'a [u8], file: &str, stage: Stage) -> Result<Source<'a>> {
+    if format == Format::Binary && stage == Stage::Plain {
+        let (parsed, layout) = binary::parse_plain(input);
+        return Ok(Source {
+            parsed,
+            layout,
+            text: "",
+        });
+    }
+    let text = as_text(input, file)?;
+    let (parsed, layout): (Parsed, Layout) = match format {
+        Format::Yaml => yaml::parse(text, file).map(|(p, l)| (p, Box::new(l) as Layout))?,
+        // A binary file, once encrypted, is sops's JSON envelope.
+        Format::Json | Format::Binary => {
+            json::parse_with_layout(text, file).map(|(p, l)| (p, Box::new(l) as Layout))?
         }
-    }
+        Format::Dotenv => dotenv::parse(text, file)?,
+        Format::Ini => ini::parse(text, file)?,
+        Format::Toml => toml::parse(text, file)?,
+    };
+    Ok(Source {
+        parsed,
+        layout,
+        text,
+    })
 }
 
-/// Parses `text` in `format`. `file` names the input in messages.
-pub fn parse(format: Format, text: &str, file: &str) -> Result<(Parsed, Layout)> {
-    match format {
-        Format::Yaml => yaml::parse(text, file).map(|(p, l)| (p, Layout::Yaml(l))),
-        Format::Json => json::parse_with_layout(text, file).map(|(p, l)| (p, Layout::Json(l))),
-    }
+/// The input as text: every format but binary is UTF-8. The error names the line and
+/// column of the first bad byte.
+pub fn as_text<'a>(input: &'a [u8], file: &str) -> Result<&'a str> {
+    std::str::from_utf8(input).map_err(|e| {
+        let good = &input[..e.valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
+        Error::Parse {
+            file: file.to_string(),
+            at: Location { line, column },
+            what: "invalid UTF-8 (use --input-type binary for a file that is not text)".into(),
+        }
+    })
 }
 
-/// Writes documents from scratch, in the layout sops writes (format conversion).
-pub fn emit(format: Format, docs: &[Document], metadata: Option<&Node>) -> Result<String> {
-    match format {
+/// Writes documents from scratch, in the layout sops writes (format conversion, files
+/// that cannot be spliced).
+pub fn emit(format: Format, docs: &[Document], metadata: Option<&Node>) -> Result<Vec<u8>> {
+    let text = match format {
         Format::Yaml => match metadata {
-            None => Ok(crate::yaml_fmt::emit::emit_documents(docs, 4)),
+            None => crate::yaml_fmt::emit::emit_documents(docs, 4),
             Some(meta) => {
                 // The sops block goes into every document (a conversion: rare, small).
                 let mut docs = docs.to_vec();
@@ -102,40 +212,67 @@ pub fn emit(format: Format, docs: &[Document], metadata: Option<&Node>) -> Resul
                         value: meta.clone(),
                     });
                 }
-                Ok(crate::yaml_fmt::emit::emit_documents(&docs, 4))
+                crate::yaml_fmt::emit::emit_documents(&docs, 4)
             }
         },
-        Format::Json => {
-            if docs.len() > 1 {
-                return Err(Error::Emit {
-                    format: "json",
-                    why: "the input has several documents; JSON holds one".into(),
-                });
-            }
-            let empty = Document::default();
-            json::emit(docs.first().unwrap_or(&empty), metadata, json::Indent::Tab)
-        }
+        Format::Json => json::emit(single_document(docs, "json")?, metadata, json::Indent::Tab)?,
+        Format::Binary => match metadata {
+            Some(_) => json::emit(
+                single_document(docs, "binary")?,
+                metadata,
+                json::Indent::Tab,
+            )?,
+            None => return binary::emit_plain(single_document(docs, "binary")?),
+        },
+        Format::Dotenv => dotenv::emit(single_document(docs, "dotenv")?, metadata)?,
+        Format::Ini => ini::emit(single_document(docs, "ini")?, metadata)?,
+        Format::Toml => toml::emit(single_document(docs, "toml")?, metadata)?,
+    };
+    Ok(text.into_bytes())
+}
+
+/// The one document of a format that holds one (every format but YAML).
+fn single_document<'d>(docs: &'d [Document], format: &'static str) -> Result<&'d Document> {
+    static EMPTY: Document = Document { items: Vec::new() };
+    match docs {
+        [] => Ok(&EMPTY),
+        [doc] => Ok(doc),
+        _ => Err(Error::Emit {
+            format,
+            why: format!("the input has several documents; {format} holds one"),
+        }),
     }
 }
 
-/// Writes one value (for `--extract`): a string as its raw text, anything else in the
+/// Writes one value (for `--extract`): a string as its raw bytes, anything else in the
 /// output format.
-pub fn emit_value(format: Format, node: &Node) -> Result<String> {
+pub fn emit_value(format: Format, node: &Node) -> Result<Vec<u8>> {
     if let Node::Scalar(leaf) = node {
-        if let Scalar::Str(s) = &leaf.value {
-            return Ok(s.clone());
+        match &leaf.value {
+            Scalar::Str(s) => return Ok(s.clone().into_bytes()),
+            Scalar::Bytes(b) => return Ok(b.clone()),
+            _ => {}
         }
     }
-    match format {
-        Format::Yaml => Ok(crate::yaml_fmt::emit::emit_node(node, 4)),
-        Format::Json => json::emit_node(node, json::Indent::Tab),
-    }
+    let text = match format {
+        Format::Yaml => crate::yaml_fmt::emit::emit_node(node, 4),
+        Format::Json => json::emit_node(node, json::Indent::Tab)?,
+        other => {
+            return Err(Error::Emit {
+                format: other.name(),
+                why: "only a string value can be extracted to this format; use \
+                      --output-type yaml or json"
+                    .into(),
+            })
+        }
+    };
+    Ok(text.into_bytes())
 }
 
 /// Turns the walk's changes into text edits, in the store's style.
 pub struct TextSplice<'a> {
     text: &'a str,
-    layout: &'a Layout,
+    layout: &'a dyn TextLayout,
     pub edits: Vec<Edit>,
     /// The first value that could not be written in this format.
     pub error: Option<Error>,
@@ -147,7 +284,7 @@ pub struct TextSplice<'a> {
 }
 
 impl<'a> TextSplice<'a> {
-    pub fn new(text: &'a str, layout: &'a Layout) -> Self {
+    pub fn new(text: &'a str, layout: &'a dyn TextLayout) -> Self {
         TextSplice {
             text,
             layout,
@@ -161,16 +298,13 @@ impl<'a> TextSplice<'a> {
     /// The clear text a decryption would write for `value` at `span` (after the value
     /// was encrypted in place), or `None` when that cannot be predicted.
     fn decrypted_form(&self, span: &Span, value: &Scalar) -> Option<String> {
-        match self.layout {
-            Layout::Yaml(l) => l.decrypted_form(span, value),
-            Layout::Json(_) => json::render_value(value).ok(),
-        }
+        self.layout.decrypted_form(self.text, span, value)
     }
 
     /// After an encrypting walk: writes each alias whose copy holds ciphertexts as that
     /// encrypted copy (YAML), and records region hints so decryption restores the alias.
     pub fn add_alias_copies(&mut self, docs: &[Document]) -> Result<()> {
-        let Layout::Yaml(l) = self.layout else {
+        let Some(l) = self.layout.as_yaml() else {
             return Ok(());
         };
         // Alias copies written in place of their alias: edit start -> the alias text.
@@ -204,22 +338,9 @@ impl<'a> TextSplice<'a> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        match self.layout {
-            Layout::Yaml(l) => {
-                let inserts = l
-                    .insert_metadata(self.text, metadata)
-                    .ok_or(Error::Internal(
-                        "the sops block cannot be added to this layout",
-                    ))?;
-                self.edits.extend(inserts);
-                apply_edits(self.text, &mut self.edits)
-            }
-            Layout::Json(top) => {
-                self.edits
-                    .push(json::metadata_insertion_with(self.text, top, metadata)?);
-                apply_edits(self.text, &mut self.edits)
-            }
-        }
+        let inserts = self.layout.insert_metadata(self.text, metadata)?;
+        self.edits.extend(inserts);
+        apply_edits(self.text, &mut self.edits)
     }
 
     /// The clear text: edits applied, metadata cut out. Also says whether any alias was
@@ -265,12 +386,8 @@ impl Splice for TextSplice<'_> {
             }
         }
         self.ordinal += 1;
-        match self.layout {
-            Layout::Yaml(l) => l.encrypted_value(self.text, span, enc, &mut self.edits),
-            Layout::Json(_) => self
-                .edits
-                .push(Edit::new(span.bytes.clone(), json::render_encrypted(enc))),
-        }
+        self.layout
+            .encrypted_value(self.text, span, enc, &mut self.edits);
     }
 
     fn clear_value(&mut self, span: &Span, value: &Scalar, id: ValueRef<'_>) {
@@ -280,27 +397,21 @@ impl Splice for TextSplice<'_> {
             self.edits.push(Edit::new(span.bytes.clone(), original));
             return;
         }
-        match self.layout {
-            Layout::Yaml(l) => l.clear_value(self.text, span, value, &mut self.edits),
-            Layout::Json(_) => match json::render_value(value) {
-                Ok(text) => self.edits.push(Edit::new(span.bytes.clone(), text)),
-                Err(e) => {
-                    self.error.get_or_insert(e);
-                }
-            },
+        if let Err(e) = self
+            .layout
+            .clear_value(self.text, span, value, &mut self.edits)
+        {
+            self.error.get_or_insert(e);
         }
     }
 
     fn comment(&mut self, span: &Span, text: &str) {
-        if let Layout::Yaml(l) = self.layout {
-            l.comment(span, text, &mut self.edits);
-        }
+        self.layout.comment(span, text, &mut self.edits);
     }
 
     fn list_element_comment(&mut self, span: &Span, text: &str) {
-        if let Layout::Yaml(l) = self.layout {
-            l.list_element_comment(span, text, &mut self.edits);
-        }
+        self.layout
+            .list_element_comment(span, text, &mut self.edits);
     }
 
     fn unplaced(&mut self, value: bool) {

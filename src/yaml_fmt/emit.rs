@@ -83,8 +83,9 @@ struct ScalarEv<'a> {
     text: Cow<'a, str>,
     kind: Kind,
     an: Analysis,
-    /// The string `<<`, which go-yaml writes with its `!!merge` tag.
-    merge: bool,
+    /// A tag written before the scalar: `!!merge` for the string `<<`, `!!binary` for
+    /// a string that is not UTF-8 (written as base64), as go-yaml writes them.
+    tag: Option<&'static str>,
     head: String,
     foot: String,
 }
@@ -190,7 +191,7 @@ impl Emitter {
                 text: Cow::Borrowed("null"),
                 kind: Kind::Plain,
                 an: Analysis::PLAIN_SAFE,
-                merge: false,
+                tag: None,
                 head,
                 foot,
             })),
@@ -219,7 +220,7 @@ impl Emitter {
                             text: Cow::Borrowed(key),
                             kind: plan.kind,
                             an: plan.an,
-                            merge: plan.merge,
+                            tag: plan.merge.then_some("!!merge"),
                             head,
                             foot: String::new(),
                         }));
@@ -390,12 +391,11 @@ impl Emitter {
                     self.flow_level > 0,
                     simple_key,
                 );
-                if s.merge {
-                    // The tag: handle "!!" then suffix "merge".
+                if let Some(tag) = s.tag {
                     if !self.out.whitespace {
                         self.out.put(' ');
                     }
-                    self.out.write_str("!!merge");
+                    self.out.write_str(tag);
                     self.out.whitespace = false;
                     self.out.indention = false;
                 }
@@ -482,7 +482,7 @@ impl Emitter {
 fn is_simple_key(ev: &Ev<'_>) -> bool {
     match ev {
         Ev::Scalar(s) => {
-            let tag_len = if s.merge { "!!merge".len() } else { 0 };
+            let tag_len = s.tag.map_or(0, str::len);
             !s.an.multiline && tag_len + s.text.len() <= 128
         }
         Ev::MapStart { empty, .. } | Ev::SeqStart { empty, .. } => *empty,
@@ -498,7 +498,23 @@ fn scalar_event(value: &Scalar, head: String, foot: String) -> ScalarEv<'_> {
                 text: Cow::Borrowed(s),
                 kind: plan.kind,
                 an: plan.an,
-                merge: plan.merge,
+                tag: plan.merge.then_some("!!merge"),
+                head,
+                foot,
+            }
+        }
+        Scalar::Bytes(bytes) => {
+            let text = super::render::binary_text(bytes);
+            let an = analyze(&text);
+            ScalarEv {
+                kind: if text.ends_with('\n') {
+                    Kind::Literal
+                } else {
+                    Kind::Plain
+                },
+                text: Cow::Owned(text),
+                an,
+                tag: Some("!!binary"),
                 head,
                 foot,
             }
@@ -513,7 +529,7 @@ fn scalar_event(value: &Scalar, head: String, foot: String) -> ScalarEv<'_> {
                 text: Cow::Owned(text),
                 kind: Kind::Plain,
                 an,
-                merge: false,
+                tag: None,
                 head,
                 foot,
             }

@@ -76,12 +76,42 @@ pub fn render_scalar(s: &Scalar, ctx: &RenderCtx) -> String {
             out.write_scalar(text, kind);
             out.buf
         }
+        Scalar::Bytes(bytes) => {
+            // go-yaml writes a string that is not UTF-8 as base64 under the binary tag,
+            // in lines of 70 characters, each ending in a line break (then as a `|`
+            // block) unless it all fits on one line.
+            let text = binary_text(bytes);
+            let mut out = Out::standalone(ctx);
+            out.buf.push_str("!!binary ");
+            if text.ends_with('\n') {
+                out.write_literal(&text);
+            } else {
+                out.buf.push_str(&text);
+            }
+            out.buf
+        }
         other => {
             let mut buf = String::new();
             format_non_string(other, &mut buf);
             buf
         }
     }
+}
+
+/// The base64 text go-yaml writes for a string that is not UTF-8: lines of 70
+/// characters, each ending in a line break, unless it all fits on one line.
+pub(crate) fn binary_text(bytes: &[u8]) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    if encoded.len() < 70 {
+        return encoded;
+    }
+    let mut lines = String::with_capacity(encoded.len() + encoded.len() / 70 + 1);
+    for chunk in encoded.as_bytes().chunks(70) {
+        lines.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        lines.push('\n');
+    }
+    lines
 }
 
 /// Writes a map key the way go-yaml writes it in front of `:`.
@@ -181,6 +211,7 @@ pub fn render_string_as(s: &str, style: Style, ctx: &RenderCtx) -> Option<String
 pub(crate) fn format_non_string(s: &Scalar, out: &mut String) {
     match s {
         Scalar::Str(text) => out.push_str(text),
+        Scalar::Bytes(b) => out.push_str(&String::from_utf8_lossy(b)),
         Scalar::Int(i) => {
             use std::fmt::Write;
             let _ = write!(out, "{i}");

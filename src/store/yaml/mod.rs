@@ -102,12 +102,40 @@ fn metadata_cut(text: &str, range: Range<usize>) -> Range<usize> {
     }
 }
 
-impl YamlLayout {
-    /// See [`super::Layout::can_splice`].
-    pub fn can_splice(&self) -> bool {
+impl super::TextLayout for YamlLayout {
+    fn can_splice(&self) -> bool {
         !self.root_flow
     }
+    fn encrypted_value(&self, text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>) {
+        self.write_encrypted(text, span, enc, out);
+    }
+    fn clear_value(
+        &self,
+        text: &str,
+        span: &Span,
+        value: &Scalar,
+        out: &mut Vec<Edit>,
+    ) -> Result<()> {
+        self.write_clear(text, span, value, out);
+        Ok(())
+    }
+    fn decrypted_form(&self, _text: &str, span: &Span, value: &Scalar) -> Option<String> {
+        self.predict_clear(span, value)
+    }
+    fn list_element_comment(&self, span: &Span, text: &str, out: &mut Vec<Edit>) {
+        self.write_list_element_comment(span, text, out);
+    }
+    fn insert_metadata(&self, text: &str, metadata: &Node) -> Result<Vec<Edit>> {
+        self.metadata_edits(text, metadata).ok_or(Error::Internal(
+            "the sops block cannot be added to this layout",
+        ))
+    }
+    fn as_yaml(&self) -> Option<&YamlLayout> {
+        Some(self)
+    }
+}
 
+impl YamlLayout {
     /// After an encrypting walk: every alias whose copy holds encrypted values is
     /// replaced by that copy, written inline in flow style. sops expands aliases and
     /// decrypts each copy with its own key path, so a ciphertext can never be shared
@@ -181,7 +209,7 @@ impl YamlLayout {
     }
 
     /// Writes an `ENC[...]` string in place of a clear value.
-    pub fn encrypted_value(&self, text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>) {
+    fn write_encrypted(&self, text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>) {
         let replacement = match span.style {
             Style::SingleQuoted => format!("'{enc}'"),
             Style::DoubleQuoted => format!("\"{enc}\""),
@@ -207,7 +235,7 @@ impl YamlLayout {
     }
 
     /// Writes a clear value in place of its `ENC[...]` string.
-    pub fn clear_value(&self, text: &str, span: &Span, value: &Scalar, out: &mut Vec<Edit>) {
+    fn write_clear(&self, text: &str, span: &Span, value: &Scalar, out: &mut Vec<Edit>) {
         let rendered = self.render(span, value);
         let rendered = if self.crlf {
             rendered.replace('\n', "\r\n")
@@ -220,7 +248,7 @@ impl YamlLayout {
     /// What decryption will write for `value` once it is encrypted in place of the
     /// token at `span`; `None` for block scalars with a header comment (those keep the
     /// comment apart and are rendered, never hinted).
-    pub fn decrypted_form(&self, span: &Span, value: &Scalar) -> Option<String> {
+    fn predict_clear(&self, span: &Span, value: &Scalar) -> Option<String> {
         if self.header_comments.contains_key(&span.bytes.start) {
             return None;
         }
@@ -269,14 +297,9 @@ impl YamlLayout {
         out
     }
 
-    /// Replaces a comment's text (what follows `#`).
-    pub fn comment(&self, span: &Span, new_text: &str, out: &mut Vec<Edit>) {
-        out.push(Edit::new(span.bytes.clone(), new_text));
-    }
-
     /// Turns a sops list-element comment (`- ENC[...,type:comment]`) back into a
     /// comment line at the dash's place.
-    pub fn list_element_comment(&self, span: &Span, text: &str, out: &mut Vec<Edit>) {
+    fn write_list_element_comment(&self, span: &Span, text: &str, out: &mut Vec<Edit>) {
         let start = match span.holder {
             Holder::Dash { at, .. } => at,
             _ => span.bytes.start,
@@ -287,7 +310,7 @@ impl YamlLayout {
     /// Edits that append the `sops:` block to every document, at the indentation of
     /// its top-level keys; `None` when a document's top level is a flow mapping, which
     /// cannot take a block (the caller then writes the file afresh, as sops would).
-    pub fn insert_metadata(&self, text: &str, metadata: &Node) -> Option<Vec<Edit>> {
+    fn metadata_edits(&self, text: &str, metadata: &Node) -> Option<Vec<Edit>> {
         if self.root_flow {
             return None;
         }
