@@ -16,6 +16,7 @@
 
 pub mod binary;
 pub mod dotenv;
+pub mod flatten;
 pub mod hints;
 pub mod ini;
 pub mod json;
