@@ -46,6 +46,69 @@ impl ValueRef<'_> {
     }
 }
 
+/// The ciphertexts of a file being rewritten, so that unchanged values keep their exact
+/// `ENC[...]` text (same IV, same ciphertext) and a rewrite changes only what changed.
+///
+/// A value is reused only at the same *position* (map keys and list indexes, document
+/// number included) with the same AAD, type and plaintext (compared by SHA-256). Keying
+/// by position, not by value alone, means equal values at different places never share a
+/// ciphertext (sops's own stash collapses equal list items, getsops/sops#1901), and an IV
+/// is never used for a different plaintext. A comment is keyed by its container, its
+/// text and which occurrence of that text it is there, so adding a comment elsewhere does
+/// not re-encrypt the others.
+#[derive(Default)]
+pub struct Stash {
+    values: std::collections::HashMap<String, ([u8; 32], String)>,
+    comments: std::collections::HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Stash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Stash({} values, {} comments)",
+            self.values.len(),
+            self.comments.len()
+        )
+    }
+}
+
+impl Stash {
+    pub fn len(&self) -> usize {
+        self.values.len() + self.comments.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn digest(parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
+/// How a walk uses a [`Stash`].
+pub enum StashMode<'a> {
+    None,
+    /// Decrypting the old file: remember each ciphertext.
+    Record(&'a mut Stash),
+    /// Encrypting the new content: reuse matching ciphertexts.
+    Reuse(&'a Stash),
+}
+
+/// One step of a value's position.
+#[derive(Clone, Debug)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
 /// Receives the changes of a walk, one per leaf that changed and has a place in the text.
 pub trait Splice {
     /// A clear value became `enc`; `clear` is the value it was.
@@ -155,6 +218,12 @@ struct Walk<'a, S: Splice> {
     mode: Mode<'a>,
     path: Vec<String>,
     comments: Vec<Vec<String>>,
+    stash: StashMode<'a>,
+    /// The position of the current node (only kept when a stash is in use): document
+    /// number, then map keys and list indexes.
+    position: Vec<Step>,
+    /// Per open container: how many times each comment text was seen (stash keys).
+    comment_seen: Vec<std::collections::HashMap<[u8; 32], usize>>,
 }
 
 /// Encrypts every selected leaf of `docs`; returns the MAC (uppercase hex).
@@ -164,7 +233,25 @@ pub fn encrypt(
     rules: &Rules,
     splice: &mut impl Splice,
 ) -> Result<String> {
-    walk_all(docs, cipher, rules, splice, Mode::Encrypt)
+    walk_all(docs, cipher, rules, splice, Mode::Encrypt, StashMode::None)
+}
+
+/// [`encrypt`], reusing the ciphertexts in `stash` for values that did not change.
+pub fn encrypt_reusing(
+    docs: &mut [Document],
+    cipher: &ValueCipher,
+    rules: &Rules,
+    splice: &mut impl Splice,
+    stash: &Stash,
+) -> Result<String> {
+    walk_all(
+        docs,
+        cipher,
+        rules,
+        splice,
+        Mode::Encrypt,
+        StashMode::Reuse(stash),
+    )
 }
 
 /// Decrypts every selected leaf of `docs`; returns the MAC computed over the clear
@@ -175,16 +262,25 @@ pub fn decrypt(
     rules: &Rules,
     splice: &mut impl Splice,
     warnings: &mut Vec<Warning>,
+    stash: StashMode<'_>,
 ) -> Result<String> {
-    walk_all(docs, cipher, rules, splice, Mode::Decrypt { warnings })
+    walk_all(
+        docs,
+        cipher,
+        rules,
+        splice,
+        Mode::Decrypt { warnings },
+        stash,
+    )
 }
 
-fn walk_all<S: Splice>(
+fn walk_all<'a, S: Splice>(
     docs: &mut [Document],
-    cipher: &ValueCipher,
-    rules: &Rules,
-    splice: &mut S,
-    mode: Mode<'_>,
+    cipher: &'a ValueCipher,
+    rules: &'a Rules,
+    splice: &'a mut S,
+    mode: Mode<'a>,
+    stash: StashMode<'a>,
 ) -> Result<String> {
     let mut walk = Walk {
         cipher,
@@ -194,8 +290,13 @@ fn walk_all<S: Splice>(
         mode,
         path: Vec::new(),
         comments: Vec::new(),
+        stash,
+        position: Vec::new(),
+        comment_seen: Vec::new(),
     };
-    for doc in docs.iter_mut() {
+    for (i, doc) in docs.iter_mut().enumerate() {
+        walk.position.clear();
+        walk.position.push(Step::Index(i));
         walk.map(&mut doc.items)?;
     }
     Ok(walk.mac.finish())
@@ -204,12 +305,15 @@ fn walk_all<S: Splice>(
 impl<S: Splice> Walk<'_, S> {
     fn map(&mut self, items: &mut [Item]) -> Result<()> {
         self.comments.push(Vec::new());
+        self.enter_container();
         for item in items.iter_mut() {
             match item {
                 Item::Comment(leaf) => self.comment(leaf)?,
                 Item::Entry { key, value } => {
                     self.path.push(key.clone());
+                    self.enter(|| Step::Key(key.clone()));
                     self.node(value)?;
+                    self.leave();
                     self.path.pop();
                     if let Some(level) = self.comments.last_mut() {
                         level.clear();
@@ -217,12 +321,15 @@ impl<S: Splice> Walk<'_, S> {
                 }
             }
         }
+        self.leave_container();
         self.comments.pop();
         Ok(())
     }
 
     fn list(&mut self, items: &mut [ListItem]) -> Result<()> {
         self.comments.push(Vec::new());
+        self.enter_container();
+        let mut index = 0;
         for item in items.iter_mut() {
             match item {
                 ListItem::Comment(leaf) => self.comment(leaf)?,
@@ -231,15 +338,75 @@ impl<S: Splice> Walk<'_, S> {
                         *item = ListItem::Comment(Leaf::new(text));
                         continue;
                     }
+                    self.enter(|| Step::Index(index));
+                    index += 1;
                     self.node(node)?;
+                    self.leave();
                     if let Some(level) = self.comments.last_mut() {
                         level.clear();
                     }
                 }
             }
         }
+        self.leave_container();
         self.comments.pop();
         Ok(())
+    }
+
+    fn stashing(&self) -> bool {
+        !matches!(self.stash, StashMode::None)
+    }
+
+    fn enter(&mut self, step: impl FnOnce() -> Step) {
+        if self.stashing() {
+            self.position.push(step());
+        }
+    }
+
+    fn leave(&mut self) {
+        if self.stashing() {
+            self.position.pop();
+        }
+    }
+
+    fn enter_container(&mut self) {
+        if self.stashing() {
+            self.comment_seen.push(Default::default());
+        }
+    }
+
+    fn leave_container(&mut self) {
+        if self.stashing() {
+            self.comment_seen.pop();
+        }
+    }
+
+    /// The stash key of the current position: unambiguous (keys are length-prefixed).
+    fn position_key(&self) -> String {
+        use std::fmt::Write;
+        let mut key = String::new();
+        for step in &self.position {
+            let _ = match step {
+                Step::Key(k) => write!(key, "k{}:{k}", k.len()),
+                Step::Index(i) => write!(key, "i{i}:"),
+            };
+        }
+        key
+    }
+
+    /// The stash key of a comment with AAD `aad` and text `text` at this place.
+    fn comment_key(&mut self, aad: &str, text: &str) -> String {
+        let d = digest(&[aad.as_bytes(), text.as_bytes()]);
+        let seen = self
+            .comment_seen
+            .last_mut()
+            .map(|m| {
+                let n = m.entry(d).or_insert(0);
+                *n += 1;
+                *n
+            })
+            .unwrap_or(0);
+        format!("{}c{}:{seen}", self.position_key(), hex::encode(d))
     }
 
     fn node(&mut self, node: &mut Node) -> Result<()> {
@@ -268,7 +435,21 @@ impl<S: Splice> Walk<'_, S> {
                 }
                 let type_name = plaintext::type_name(&leaf.value);
                 let aad = self.at();
-                let enc = self.cipher.encrypt(&bytes, type_name, &aad)?;
+                let reused = match self.stash {
+                    StashMode::Reuse(stash) => {
+                        let d = digest(&[aad.as_bytes(), type_name.as_bytes(), &bytes]);
+                        stash
+                            .values
+                            .get(&self.position_key())
+                            .filter(|(old, _)| *old == d)
+                            .map(|(_, enc)| enc.clone())
+                    }
+                    _ => None,
+                };
+                let enc = match reused {
+                    Some(enc) => enc,
+                    None => self.cipher.encrypt(&bytes, type_name, &aad)?,
+                };
                 if enc.is_empty() {
                     return Ok(()); // empty strings stay "" (spec §3.5)
                 }
@@ -310,6 +491,17 @@ impl<S: Splice> Walk<'_, S> {
                 let value = plaintext::from_bytes(&decrypted.type_name, &decrypted.plaintext)
                     .map_err(|e| e.at(&aad))?;
                 self.mac.update(&decrypted.plaintext);
+                if let StashMode::Record(_) = self.stash {
+                    let d = digest(&[
+                        aad.as_bytes(),
+                        decrypted.type_name.as_bytes(),
+                        &decrypted.plaintext,
+                    ]);
+                    let key = self.position_key();
+                    if let StashMode::Record(stash) = &mut self.stash {
+                        stash.values.insert(key, (d, enc.clone()));
+                    }
+                }
                 let id = ValueRef {
                     aad: &aad,
                     type_name: &decrypted.type_name,
@@ -368,9 +560,20 @@ impl<S: Splice> Walk<'_, S> {
         match &mut self.mode {
             Mode::Encrypt => {
                 if encrypted {
-                    let enc = self
-                        .cipher
-                        .encrypt(leaf.value.as_bytes(), "comment", &self.at())?;
+                    let aad = self.at();
+                    let reused = match self.stash {
+                        StashMode::Reuse(stash) => {
+                            let key = self.comment_key(&aad, &leaf.value);
+                            stash.comments.get(&key).cloned()
+                        }
+                        _ => None,
+                    };
+                    let enc = match reused {
+                        Some(enc) => enc,
+                        None => self
+                            .cipher
+                            .encrypt(leaf.value.as_bytes(), "comment", &aad)?,
+                    };
                     if self.rules.tracks_comments() && self.rules.matches(&enc) {
                         return Err(Error::Encrypt {
                             at: self.at(),
@@ -389,7 +592,13 @@ impl<S: Splice> Walk<'_, S> {
             Mode::Decrypt { .. } => {
                 if encrypted && looks_encrypted(&leaf.value) {
                     match self.decrypt_comment(&leaf.value) {
-                        Some(text) => {
+                        Some((text, aad)) => {
+                            if let StashMode::Record(_) = self.stash {
+                                let key = self.comment_key(&aad, &text);
+                                if let StashMode::Record(stash) = &mut self.stash {
+                                    stash.comments.insert(key, leaf.value.clone());
+                                }
+                            }
                             match &leaf.span {
                                 Some(span) => self.splice.comment(span, &text),
                                 None => self.splice.unplaced(false),
@@ -414,10 +623,13 @@ impl<S: Splice> Walk<'_, S> {
     /// Decrypts a comment. Its AAD is the path of the container sops filed it under;
     /// that is the innermost container for files sealant writes, but hand-edited layouts
     /// may differ, so outer containers are tried too (GCM authenticates the choice).
-    fn decrypt_comment(&self, enc: &str) -> Option<String> {
+    /// Returns the text and the AAD it was encrypted with.
+    fn decrypt_comment(&self, enc: &str) -> Option<(String, String)> {
         (0..=self.path.len()).rev().find_map(|n| {
-            let d = self.cipher.decrypt(enc, &aad_for(&self.path[..n])).ok()?;
-            (d.type_name == "comment").then(|| String::from_utf8_lossy(&d.plaintext).into_owned())
+            let aad = aad_for(&self.path[..n]);
+            let d = self.cipher.decrypt(enc, &aad).ok()?;
+            (d.type_name == "comment")
+                .then(|| (String::from_utf8_lossy(&d.plaintext).into_owned(), aad))
         })
     }
 

@@ -418,9 +418,19 @@ impl Metadata {
         }
     }
 
+    /// Removes a field of sealant's own.
+    pub fn remove_unknown(&mut self, field: &str) {
+        self.unknown.retain(|(k, _)| k != field);
+    }
+
     /// Marks the file as written by this sealant.
     pub fn mark_sealant(&mut self) {
         self.set_unknown(SEALANT_FIELD, env!("CARGO_PKG_VERSION").into());
+    }
+
+    /// Removes the mark: the file is written in sops's layout and reads as sops's.
+    pub fn unmark_sealant(&mut self) {
+        self.remove_unknown(SEALANT_FIELD);
     }
 
     /// Every recipient and other key, for messages.

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use crate::crypto::cipher::ValueCipher;
 use crate::crypto::datakey::DataKey;
 use crate::crypto::{mac, shamir, timestamp};
-use crate::engine::{self, NoSplice, Rules, Warning};
+use crate::engine::{self, NoSplice, Rules, Stash, StashMode, Warning};
 use crate::error::{Error, Result};
 use crate::keys::{Identities, MasterKey};
 use crate::metadata::{AgeKey, KeyGroup, Metadata, Selection, SOPS_VERSION};
@@ -71,12 +71,8 @@ pub fn encrypt(
     file: &str,
     opts: &EncryptOptions,
 ) -> Result<Vec<u8>> {
-    let store::Source {
-        mut parsed,
-        layout,
-        text,
-    } = store::parse(input, input_bytes, file, Stage::Plain)?;
-    if parsed.metadata.is_some() {
+    let source = store::parse(input, input_bytes, file, Stage::Plain)?;
+    if source.parsed.metadata.is_some() {
         return Err(Error::AlreadyEncrypted);
     }
     if opts.recipients.is_empty() {
@@ -85,26 +81,9 @@ pub fn encrypt(
         ));
     }
     let data_key = DataKey::generate();
-    let cipher = ValueCipher::new(&data_key);
     // A binary file is one value, always encrypted: sops ignores the selection options
     // and writes none into its metadata.
     let binary = input == Format::Binary;
-    let selection = match &opts.selection {
-        Some(s) if !binary => s.clone(),
-        _ => Rules::default_selection(),
-    };
-    let rules = Rules::new(selection.clone(), opts.mac_only_encrypted && !binary)?;
-
-    // Splice into the user's text when the output format is the input's and the layout
-    // allows it; otherwise the walk stores the ciphertexts in the tree, written afresh.
-    let spliced = opts.output == input && layout.can_splice();
-    let mut splice = TextSplice::new(text, layout.as_ref());
-    let mac_hex = if spliced {
-        engine::encrypt(&mut parsed.docs, &cipher, &rules, &mut splice)?
-    } else {
-        engine::encrypt(&mut parsed.docs, &cipher, &rules, &mut NoSplice)?
-    };
-
     let group = KeyGroup {
         age: opts
             .recipients
@@ -118,34 +97,194 @@ pub fn encrypt(
             .collect::<Result<_>>()?,
         other: Vec::new(),
     };
-    let now = opts.now.replace_nanosecond(0).unwrap_or(opts.now);
-    let metadata = Metadata {
+    let base = Metadata {
         key_groups: vec![group],
         shamir_threshold: 0,
-        lastmodified: timestamp::format_lastmodified(&now),
-        mac: mac::encrypt_mac(&cipher, &mac_hex, &now)?,
-        selection: (!binary).then_some(selection),
+        lastmodified: String::new(),
+        mac: String::new(),
+        selection: if binary {
+            None
+        } else {
+            Some(
+                opts.selection
+                    .clone()
+                    .unwrap_or_else(Rules::default_selection),
+            )
+        },
         mac_only_encrypted: opts.mac_only_encrypted && !binary,
         version: SOPS_VERSION.to_string(),
         unknown: Vec::new(),
     };
-    if spliced {
-        splice.add_alias_copies(&parsed.docs)?;
-        let mut marked = metadata;
-        marked.mark_sealant();
-        if !splice.hints.is_empty() {
-            let blob = cipher.encrypt(splice.hints.serialize().as_bytes(), "str", hints::AAD)?;
-            marked.set_unknown(hints::FIELD, blob);
+    let seal = Seal {
+        data_key: &data_key,
+        base,
+        output: opts.output,
+        now: opts.now,
+        previous: None,
+        splice: true,
+        fast_exit: opts.fast_exit,
+    };
+    seal.run(source, input)
+}
+
+/// What a write needs besides the clear content: the data key, the metadata to complete
+/// (key groups, selection), and for a rewrite what to reuse.
+struct Seal<'a> {
+    data_key: &'a DataKey,
+    /// The metadata without `mac` and `lastmodified` (filled in here).
+    base: Metadata,
+    output: Format,
+    now: OffsetDateTime,
+    previous: Option<&'a Previous>,
+    /// Whether the user's layout may be kept (spliced); otherwise the file is written
+    /// afresh in sops's layout, without the sealant mark.
+    splice: bool,
+    fast_exit: bool,
+}
+
+impl Seal<'_> {
+    fn run(self, source: store::Source<'_>, input: Format) -> Result<Vec<u8>> {
+        let store::Source {
+            mut parsed,
+            layout,
+            text,
+        } = source;
+        let cipher = ValueCipher::new(self.data_key);
+        let selection = self
+            .base
+            .selection
+            .clone()
+            .unwrap_or_else(Rules::default_selection);
+        let rules = Rules::new(selection, self.base.mac_only_encrypted)?;
+
+        // Splice into the user's text when the output format is the input's and the
+        // layout allows it; otherwise the walk stores the ciphertexts in the tree, written
+        // afresh.
+        let spliced = self.splice && self.output == input && layout.can_splice();
+        let mut splice = TextSplice::new(text, layout.as_ref());
+        let mac_hex = match (spliced, self.previous) {
+            (true, Some(p)) => {
+                engine::encrypt_reusing(&mut parsed.docs, &cipher, &rules, &mut splice, &p.stash)?
+            }
+            (true, None) => engine::encrypt(&mut parsed.docs, &cipher, &rules, &mut splice)?,
+            (false, Some(p)) => {
+                engine::encrypt_reusing(&mut parsed.docs, &cipher, &rules, &mut NoSplice, &p.stash)?
+            }
+            (false, None) => engine::encrypt(&mut parsed.docs, &cipher, &rules, &mut NoSplice)?,
+        };
+
+        let now = self.now.replace_nanosecond(0).unwrap_or(self.now);
+        let mut metadata = self.base;
+        metadata.lastmodified = timestamp::format_lastmodified(&now);
+        metadata.mac = mac::encrypt_mac(&cipher, &mac_hex, &now)?;
+        metadata.version = SOPS_VERSION.to_string();
+        metadata.remove_unknown(hints::FIELD);
+        if spliced {
+            splice.add_alias_copies(&parsed.docs)?;
+            metadata.mark_sealant();
+            if !splice.hints.is_empty() {
+                let plain = splice.hints.serialize();
+                // An unchanged hint list keeps its ciphertext (minimal diffs).
+                let blob = match self.previous.and_then(|p| p.hints.as_ref()) {
+                    Some((old_plain, old_enc)) if *old_plain.as_str() == *plain.as_str() => {
+                        old_enc.clone()
+                    }
+                    _ => cipher.encrypt(plain.as_bytes(), "str", hints::AAD)?,
+                };
+                metadata.set_unknown(hints::FIELD, blob);
+            }
+            let out = splice.finish_encrypted(&metadata.to_node());
+            discard(parsed, self.fast_exit);
+            return out.map(String::into_bytes);
         }
-        let out = splice.finish_encrypted(&marked.to_node());
-        discard(parsed, opts.fast_exit);
-        return out.map(String::into_bytes);
+        // Written afresh, in sops's own layout (a conversion, or a layout that cannot be
+        // spliced): no sealant mark, so it decrypts like a file sops wrote.
+        metadata.unmark_sealant();
+        let out = store::emit(self.output, &parsed.docs, Some(&metadata.to_node()));
+        discard(parsed, self.fast_exit);
+        out
     }
-    // Written afresh, in sops's own layout (a conversion, or a layout that cannot be
-    // spliced): no sealant mark, so it decrypts like a file sops wrote.
-    let out = store::emit(opts.output, &parsed.docs, Some(&metadata.to_node()));
-    discard(parsed, opts.fast_exit);
-    out
+}
+
+/// The layout hints' serialized text and its ciphertext.
+type HintsBlob = (Zeroizing<String>, String);
+
+/// What a rewrite keeps from the file it replaces (see [`engine::Stash`]).
+struct Previous {
+    stash: Stash,
+    hints: Option<HintsBlob>,
+}
+
+/// An encrypted file, decrypted and held open so it can be rewritten with minimal
+/// changes: same data key, same key envelopes, and the same ciphertext for every value
+/// that did not change (spec §3.6, done by position rather than by value).
+pub struct Opened {
+    /// The clear content, exactly what `decrypt` prints.
+    pub clear: Vec<u8>,
+    pub format: Format,
+    pub warnings: Vec<Warning>,
+    data_key: DataKey,
+    metadata: Metadata,
+    previous: Previous,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("format", &self.format)
+            .field("clear", &format_args!("<{} bytes>", self.clear.len()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.clear.zeroize();
+    }
+}
+
+/// Decrypts a file and keeps what a rewrite needs ([`reseal`]).
+pub fn open(
+    input_bytes: &[u8],
+    format: Format,
+    file: &str,
+    opts: &DecryptOptions,
+) -> Result<Opened> {
+    let mut stash = Stash::default();
+    let d = decrypt_inner(input_bytes, format, file, opts, true, Some(&mut stash))?;
+    let Some((data_key, metadata, hints)) = d.kept else {
+        return Err(Error::Internal("an opened file lost its data key"));
+    };
+    Ok(Opened {
+        clear: d.text,
+        format,
+        warnings: d.warnings,
+        data_key,
+        metadata,
+        previous: Previous { stash, hints },
+    })
+}
+
+/// Encrypts new clear content for an opened file: the same data key and recipients,
+/// unchanged values keep their ciphertexts, so the file changes only where the content
+/// did (plus `mac` and `lastmodified`). A file sealant wrote keeps the new content's
+/// layout; a file sops wrote is written in sops's layout, as sops would.
+pub fn reseal(opened: &Opened, clear: &[u8], file: &str, now: OffsetDateTime) -> Result<Vec<u8>> {
+    let source = store::parse(opened.format, clear, file, Stage::Plain)?;
+    if source.parsed.metadata.is_some() {
+        return Err(Error::AlreadyEncrypted);
+    }
+    let seal = Seal {
+        data_key: &opened.data_key,
+        base: opened.metadata.clone(),
+        output: opened.format,
+        now,
+        previous: Some(&opened.previous),
+        splice: opened.metadata.written_by_sealant() || opened.format == Format::Binary,
+        fast_exit: false,
+    };
+    seal.run(source, opened.format)
 }
 
 /// Drops a parsed file, or lets the process exit reclaim it (see `fast_exit`).
@@ -162,20 +301,34 @@ pub fn decrypt(
     file: &str,
     opts: &DecryptOptions,
 ) -> Result<Decrypted> {
-    decrypt_with(input_bytes, input, file, opts, true)
+    let d = decrypt_inner(input_bytes, input, file, opts, true, None)?;
+    Ok(Decrypted {
+        text: d.text,
+        warnings: d.warnings,
+    })
+}
+
+/// A decryption, and (when a stash was given) what a rewrite keeps.
+struct Decryption {
+    text: Vec<u8>,
+    warnings: Vec<Warning>,
+    kept: Option<(DataKey, Metadata, Option<HintsBlob>)>,
 }
 
 /// `restore_aliases`: turn alias copies back into aliases (see `store::hints`). The
 /// result is then re-read and must mean exactly the decrypted, MAC-checked values (anchor
 /// names are not authenticated: a renamed anchor must not redirect an alias); if it does
 /// not, the file is decrypted again with the copies written out.
-fn decrypt_with(
+///
+/// `stash`: record every ciphertext, and keep the data key and metadata, for a rewrite.
+fn decrypt_inner(
     input_bytes: &[u8],
     input: Format,
     file: &str,
     opts: &DecryptOptions,
     restore_aliases: bool,
-) -> Result<Decrypted> {
+    mut stash: Option<&mut Stash>,
+) -> Result<Decryption> {
     let store::Source {
         mut parsed,
         layout,
@@ -200,13 +353,24 @@ fn decrypt_with(
         && metadata.written_by_sealant()
         && layout.can_splice();
     let mut splice = TextSplice::new(text, layout.as_ref());
+    let hints_raw = read_hints_raw(&metadata, &cipher);
     if splice_here {
-        splice.hints = read_hints(&metadata, &cipher);
+        splice.hints = hints_raw
+            .as_ref()
+            .map(|(plain, _)| LayoutHints::parse(plain))
+            .unwrap_or_default();
         if !restore_aliases {
             splice.hints.regions.clear();
         }
     }
     let mut warnings = Vec::new();
+    let mode = match stash.as_deref_mut() {
+        Some(s) => {
+            *s = Stash::default();
+            StashMode::Record(s)
+        }
+        None => StashMode::None,
+    };
     let computed = if splice_here {
         engine::decrypt(
             &mut parsed.docs,
@@ -214,6 +378,7 @@ fn decrypt_with(
             &rules,
             &mut splice,
             &mut warnings,
+            mode,
         )?
     } else {
         engine::decrypt(
@@ -222,6 +387,7 @@ fn decrypt_with(
             &rules,
             &mut NoSplice,
             &mut warnings,
+            mode,
         )?
     };
     if !opts.ignore_mac {
@@ -244,25 +410,32 @@ fn decrypt_with(
             || store::parse(opts.output, clear.as_bytes(), file, Stage::Plain)
                 .is_ok_and(|s| same_documents(&s.parsed.docs, &parsed.docs));
         if !faithful {
-            return decrypt_with(input_bytes, input, file, opts, false);
+            return decrypt_inner(input_bytes, input, file, opts, false, stash);
         }
         clear.into_bytes()
     } else {
         store::emit(opts.output, &parsed.docs, None)?
     };
     discard(parsed, opts.fast_exit);
-    Ok(Decrypted { text, warnings })
+    let kept = stash.map(|_| (data_key, metadata, hints_raw));
+    Ok(Decryption {
+        text,
+        warnings,
+        kept,
+    })
 }
 
-/// The layout hints of a file sealant wrote; none if absent or unreadable (they only
-/// ever change spelling, so a damaged hint field costs layout, never data).
-fn read_hints(metadata: &Metadata, cipher: &ValueCipher) -> LayoutHints {
-    metadata
-        .unknown_str(hints::FIELD)
-        .and_then(|enc| cipher.decrypt(enc, hints::AAD).ok())
-        .and_then(|d| String::from_utf8(d.plaintext.to_vec()).ok())
-        .map(|text| LayoutHints::parse(&text))
-        .unwrap_or_default()
+/// The layout hints of a file sealant wrote, as text, with their ciphertext; none if
+/// absent or unreadable (they only ever change spelling, so a damaged hint field costs
+/// layout, never data).
+fn read_hints_raw(
+    metadata: &Metadata,
+    cipher: &ValueCipher,
+) -> Option<(Zeroizing<String>, String)> {
+    let enc = metadata.unknown_str(hints::FIELD)?;
+    let d = cipher.decrypt(enc, hints::AAD).ok()?;
+    let text = String::from_utf8(d.plaintext.to_vec()).ok()?;
+    Some((Zeroizing::new(text), enc.to_string()))
 }
 
 /// Recovers the data key: from any one key of a single group, or from enough groups'
