@@ -21,6 +21,8 @@ pub mod code {
     pub const NEED_AT_LEAST_ONE_DOCUMENT: i32 = 92;
     pub const NO_FILE_SPECIFIED: i32 = 100;
     pub const COULD_NOT_RETRIEVE_KEY: i32 = 128;
+    pub const FILE_HAS_NOT_BEEN_MODIFIED: i32 = 200;
+    pub const NO_EDITOR_FOUND: i32 = 201;
     pub const FILE_ALREADY_ENCRYPTED: i32 = 203;
 }
 
@@ -101,6 +103,14 @@ pub enum Error {
     #[error("cannot write {format}: {why}")]
     Emit { format: &'static str, why: String },
 
+    /// No editor, or the editor failed (exit 201, as sops).
+    #[error("{0}")]
+    Editor(String),
+
+    /// A signal ended the command; nothing was written (exit 128 + the signal).
+    #[error("interrupted by signal {0}; nothing was written and no plaintext was left behind")]
+    Interrupted(i32),
+
     /// A broken internal invariant, reported instead of writing a damaged file.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -124,6 +134,8 @@ impl Error {
             Error::Conflict(_) => code::CONFLICTING_PARAMETERS,
             Error::TreePath { .. } => code::INVALID_TREE_PATH,
             Error::Emit { .. } => code::ERROR_DUMPING_TREE,
+            Error::Editor(_) => code::NO_EDITOR_FOUND,
+            Error::Interrupted(sig) => 128 + sig,
         }
     }
 

@@ -95,6 +95,43 @@ pub enum Command {
     Encrypt(EncryptArgs),
     /// Decrypt a file and write it to standard output (or --output, or in place).
     Decrypt(DecryptArgs),
+    /// Edit an encrypted file in $SOPS_EDITOR / $EDITOR (a new file if it does not
+    /// exist); only the values you change get new ciphertexts.
+    Edit(EditArgs),
+    /// Replace an encrypted file's content with new plaintext (from --from or standard
+    /// input), keeping the data key, the recipients and the ciphertext of every value
+    /// that did not change. For scripts that decrypt, transform and re-encrypt.
+    Replace(ReplaceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    #[command(flatten)]
+    pub types: TypeArgs,
+    /// For a new file: the age recipients (default: $SOPS_AGE_RECIPIENTS).
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Open the file even if its MAC does not match.
+    #[arg(long)]
+    pub ignore_mac: bool,
+    /// The file to edit (created if it does not exist).
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplaceArgs {
+    #[command(flatten)]
+    pub types: TypeArgs,
+    /// Read the new plaintext from this file ('-' or none: standard input).
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Open the file even if its MAC does not match.
+    #[arg(long)]
+    pub ignore_mac: bool,
+    /// The encrypted file to rewrite, in place.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! decides the exit code.
 
 pub mod args;
+mod edit;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -135,6 +136,27 @@ fn dispatch(cli: Cli, env: &Env) -> Result<i32> {
             a.ignore_mac,
             env,
         ),
+        Command::Edit(a) => {
+            let format = input_format(Some(&a.file), &a.types)?;
+            let new_file = || -> Result<edit::NewFile> {
+                Ok(edit::NewFile {
+                    recipients: recipients(&a.keys, env)?,
+                    selection: selection(&a.selection, &globals)?,
+                })
+            };
+            edit::edit(&edit::EditRequest {
+                file: &a.file,
+                format,
+                ignore_mac: a.ignore_mac,
+                new_file: &new_file,
+                env,
+                globals: &globals,
+            })
+        }
+        Command::Replace(a) => {
+            let format = input_format(Some(&a.file), &a.types)?;
+            edit::replace(&a.file, a.from.as_deref(), format, a.ignore_mac, env)
+        }
     }
 }
 
@@ -159,12 +181,19 @@ fn legacy_command(l: args::Legacy) -> Result<Command> {
         (true, true) => Err(Error::Conflict(
             "choose one of --encrypt and --decrypt".into(),
         )),
-        (false, false) => Err(Error::Usage(match l.file {
-            Some(_) => {
-                "editing (`sealant FILE`) is not available yet; use encrypt or decrypt".into()
-            }
-            None => "no command given; see `sealant --help`".into(),
-        })),
+        // `sealant FILE` edits FILE, as `sops FILE` does.
+        (false, false) => match l.file {
+            Some(file) => Ok(Command::Edit(args::EditArgs {
+                types: l.types,
+                keys: l.keys,
+                selection: l.selection,
+                ignore_mac: l.ignore_mac,
+                file,
+            })),
+            None => Err(Error::Usage(
+                "no command given; see `sealant --help`".into(),
+            )),
+        },
     }
 }
 
@@ -366,7 +395,7 @@ fn decrypt(
     let output = output_format(types, input)?;
     let extract = extract.map(pipeline::parse_extract).transpose()?;
     let text = read(file, out)?;
-    let identities = IdentitySources::from_env(|k| (env.var)(k)).load()?;
+    let identities = load_identities(env)?;
     let opts = DecryptOptions {
         keys: &identities,
         ignore_mac,
@@ -375,11 +404,20 @@ fn decrypt(
         fast_exit: true,
     };
     let decrypted = pipeline::decrypt(&text, input, &name, &opts)?;
-    for w in &decrypted.warnings {
-        eprintln!("sealant: warning: {}: {}", printable(&w.path), w.what);
-    }
+    print_warnings(&decrypted.warnings);
     write(file, out, &decrypted.text)?;
     Ok(0)
+}
+
+/// The age identities from the environment (SOPS_AGE_KEY, _FILE, _CMD, keys.txt).
+fn load_identities(env: &Env) -> Result<crate::keys::Identities> {
+    IdentitySources::from_env(|k| (env.var)(k)).load()
+}
+
+fn print_warnings(warnings: &[crate::engine::Warning]) {
+    for w in warnings {
+        eprintln!("sealant: warning: {}: {}", printable(&w.path), w.what);
+    }
 }
 
 #[cfg(test)]
