@@ -223,6 +223,10 @@ fn run_editor(editor: &[String], path: &Path, signals: &SignalGuard) -> Result<(
     signals.child.store(0, Ordering::SeqCst);
     signals.check()?;
     let status = status.map_err(|e| editor_error(format!("waiting for the editor: {e}")))?;
+    if !status.success() && signals.interrupted.swap(false, Ordering::SeqCst) {
+        return Err(Error::Interrupted(signal_hook::consts::SIGINT));
+    }
+    signals.interrupted.store(false, Ordering::SeqCst);
     if !status.success() {
         return Err(editor_error(format!(
             "the editor {:?} failed ({status}); the file was not changed",
@@ -250,11 +254,15 @@ impl Workspace {
                     .filter(|d| d.is_dir())
             })
             .unwrap_or_else(|| PathBuf::from("/tmp"));
-        // tempfile creates the directory with mode 0700.
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::Builder::new()
             .prefix("sealant-edit-")
+            .permissions(std::fs::Permissions::from_mode(0o700))
             .tempdir_in(&base)
             .map_err(|e| Error::io(&base, e, code::COULD_NOT_WRITE_OUTPUT))?;
+        // The mode above is filtered by the umask only towards stricter, but make sure.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io(dir.path(), e, code::COULD_NOT_WRITE_OUTPUT))?;
         // The same base name as the target, so the editor picks the right syntax mode.
         let name = target
             .file_name()
@@ -302,6 +310,8 @@ struct SignalGuard {
     child: Arc<AtomicI32>,
     /// The last terminating signal received (0: none).
     fatal: Arc<AtomicI32>,
+    /// Whether a SIGINT arrived while the editor ran.
+    interrupted: Arc<std::sync::atomic::AtomicBool>,
     handle: signal_hook::iterator::Handle,
 }
 
@@ -313,10 +323,13 @@ impl SignalGuard {
         let handle = signals.handle();
         let child = Arc::new(AtomicI32::new(0));
         let fatal = Arc::new(AtomicI32::new(0));
-        let (c, f) = (child.clone(), fatal.clone());
+        let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (c, f, i) = (child.clone(), fatal.clone(), interrupted.clone());
         std::thread::spawn(move || {
             for sig in signals.forever() {
-                if sig != SIGINT {
+                if sig == SIGINT {
+                    i.store(true, Ordering::SeqCst);
+                } else {
                     f.store(sig, Ordering::SeqCst);
                 }
                 let pid = c.load(Ordering::SeqCst);
@@ -334,6 +347,7 @@ impl SignalGuard {
         Ok(SignalGuard {
             child,
             fatal,
+            interrupted,
             handle,
         })
     }

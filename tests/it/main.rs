@@ -4,5 +4,6 @@
 mod binary;
 mod cli;
 mod corpus;
+mod rewrite;
 mod support;
 mod vectors;
