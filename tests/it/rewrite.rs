@@ -380,7 +380,7 @@ fn killed_mid_edit(signal: i32) {
         "ed",
         &format!("echo \"$1\" > '{}'\nexec sleep 30", marker.display()),
     );
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sealant"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sealant"))
         .arg("edit")
         .arg(&file)
         .env("SOPS_AGE_KEY_FILE", key_file(1))
