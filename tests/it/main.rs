@@ -2,6 +2,7 @@
 //! `sops` and `age` for interop). See `support` for the builder.
 
 mod cli;
+mod config;
 mod corpus;
 mod support;
 mod vectors;
