@@ -175,7 +175,8 @@ impl Explanation {
         let relative = self.file.to_string_lossy() != target;
         let _ = writeln!(
             o,
-            "matched as:  {target:?} ({})",
+            "matched as:  {} ({})",
+            quoted(target),
             if relative {
                 format!("the path relative to {}", config.dir().display())
             } else {
@@ -191,7 +192,7 @@ impl Explanation {
         }
         for (rule, outcome) in rules.iter().zip(&self.outcomes) {
             let regex = match &rule.path_regex {
-                Some((p, _)) => format!("path_regex {p:?}"),
+                Some((p, _)) => format!("path_regex {}", quoted(p)),
                 None => "no path_regex (matches every file)".into(),
             };
             let _ = writeln!(
@@ -205,8 +206,9 @@ impl Explanation {
         let Some(rule) = self.rule() else {
             let _ = writeln!(
                 o,
-                "\nno rule matches {target:?}: `encrypt` without --age or SOPS_AGE_RECIPIENTS \
-                 fails with \"no matching creation rules found\""
+                "\nno rule matches {}: `encrypt` without --age or SOPS_AGE_RECIPIENTS fails \
+                 with \"no matching creation rules found\"",
+                quoted(target)
             );
             self.notes(&mut o);
             return o;
@@ -253,7 +255,7 @@ impl Explanation {
         }
         match &rule.selection {
             Some(sel) => {
-                let _ = writeln!(o, "  selection: {} {:?}", sel.field(), sel.value());
+                let _ = writeln!(o, "  selection: {} {}", sel.field(), quoted(sel.value()));
             }
             None => {
                 let _ = writeln!(
@@ -263,7 +265,7 @@ impl Explanation {
             }
         }
         let _ = writeln!(o, "  mac_only_encrypted: {}", rule.mac_only_encrypted);
-        if rule.uses_key_groups {
+        if rule.flat_keys_ignored {
             let _ = writeln!(
                 o,
                 "  (keys from key_groups; the rule's flat age/pgp/... fields are ignored)"
@@ -417,6 +419,21 @@ impl Explanation {
         o.push('\n');
         o
     }
+}
+
+/// A string in double quotes as people write regexes: backslashes kept, quotes and
+/// control characters escaped.
+fn quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn json_str(s: &str) -> String {

@@ -233,6 +233,8 @@ pub struct Rule {
     /// Whether the groups come from `key_groups` (the flat key fields are then ignored,
     /// as in sops).
     pub uses_key_groups: bool,
+    /// The rule has flat key fields (`age`, `pgp`...) that `key_groups` overrides.
+    pub flat_keys_ignored: bool,
     /// `shamir_threshold` (0 when absent).
     pub shamir_threshold: usize,
     pub shamir_threshold_at: Option<Location>,
@@ -814,6 +816,7 @@ impl<'a> Reader<'a> {
             path_regex: None,
             key_groups: Vec::new(),
             uses_key_groups: false,
+            flat_keys_ignored: false,
             shamir_threshold: 0,
             shamir_threshold_at: None,
             selection: None,
@@ -902,6 +905,7 @@ impl<'a> Reader<'a> {
         } else {
             rule.key_groups = groups;
             rule.uses_key_groups = true;
+            rule.flat_keys_ignored = flat.iter().any(|keys| !keys.is_empty());
         }
         Ok(rule)
     }

@@ -155,7 +155,7 @@ fn key_groups_merge_dedupe_and_replace_the_flat_keys() {
     );
     let r = rules(&text);
     let rule = &r[0];
-    assert!(rule.uses_key_groups);
+    assert!(rule.uses_key_groups && rule.flat_keys_ignored);
     assert_eq!(rule.shamir_threshold, 2);
     assert_eq!(rule.key_groups.len(), 2);
     // merge first, then age; the repeated recipient is dropped.

@@ -593,7 +593,7 @@ fn config_explain_says_which_file_which_rule_and_why() {
         format!("config file: {}", top.join(".sops.yaml").display()),
         "matched as:  \"dev/new.yaml\"".to_string(),
         "creation_rules[0] (line 2): path_regex \"^prod/\" -> no match".to_string(),
-        "creation_rules[1] (line 4): path_regex \"\\\\.yaml$\" -> match".to_string(),
+        "creation_rules[1] (line 4): path_regex \"\\.yaml$\" -> match".to_string(),
         "creation_rules[2] (line 9): no path_regex (matches every file) -> not tried".to_string(),
         "2 key groups, Shamir threshold 2".to_string(),
         format!("group 1:\n    age {} (line 7)", recipient(3)),
