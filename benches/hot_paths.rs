@@ -90,7 +90,7 @@ fn bench_value_cipher(c: &mut Criterion) {
 }
 
 fn bench_encrypt_file(c: &mut Criterion) {
-    let recipients = recipients();
+    let key_groups = vec![recipients()];
     let mut g = c.benchmark_group("encrypt_file");
     for (fmt, name, text) in [
         (Format::Yaml, "yaml", yaml_input(1000)),
@@ -100,7 +100,8 @@ fn bench_encrypt_file(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter(|| {
                 let opts = EncryptOptions {
-                    recipients: &recipients,
+                    key_groups: &key_groups,
+                    shamir_threshold: 0,
                     selection: None,
                     mac_only_encrypted: false,
                     output: fmt,

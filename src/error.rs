@@ -90,6 +90,16 @@ pub enum Error {
     #[error("{0}")]
     Recipient(String),
 
+    /// A `.sops.yaml` problem: unreadable, malformed, or no rule for the file. `at` is
+    /// the place in the config file when there is one; `what` may name keys, never
+    /// quote a recipient that does not look like a public key.
+    #[error("{file}{}: {what}", at.as_ref().map(|a| format!(":{a}")).unwrap_or_default())]
+    Config {
+        file: String,
+        at: Option<Location>,
+        what: String,
+    },
+
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -128,9 +138,13 @@ impl Error {
             Error::Decrypt { .. } => code::DECRYPTING_TREE,
             Error::MacMismatch(_) => code::MAC_MISMATCH,
             Error::NoKey(_) => code::COULD_NOT_RETRIEVE_KEY,
-            Error::Recipient(_) | Error::Usage(_) | Error::NotFound(_) | Error::Internal(_) => {
-                code::GENERIC
-            }
+            // sops reports every config problem with its generic code (spec §11.5: 5,
+            // ErrorReadingConfig, is never raised).
+            Error::Recipient(_)
+            | Error::Config { .. }
+            | Error::Usage(_)
+            | Error::NotFound(_)
+            | Error::Internal(_) => code::GENERIC,
             Error::Conflict(_) => code::CONFLICTING_PARAMETERS,
             Error::TreePath { .. } => code::INVALID_TREE_PATH,
             Error::Emit { .. } => code::ERROR_DUMPING_TREE,

@@ -4,6 +4,7 @@
 //! ciphertexts into the user's own text instead of re-serializing the file.
 
 pub mod cli;
+pub mod config;
 pub mod crypto;
 pub mod engine;
 pub mod error;

@@ -37,7 +37,13 @@ impl KeyRing for Identities {
 
 /// What to encrypt for, and how.
 pub struct EncryptOptions<'a> {
-    pub recipients: &'a [Box<dyn MasterKey>],
+    /// The key groups (spec §7). With one group, every key in it wraps the whole data
+    /// key; with two or more, group `i` gets Shamir share `i` and every key in it wraps
+    /// that share.
+    pub key_groups: &'a [Vec<Box<dyn MasterKey>>],
+    /// Shares needed to recover the data key when there are several groups; 0 means
+    /// all of them. Written to the metadata when not 0, even with one group (as sops).
+    pub shamir_threshold: usize,
     pub selection: Option<Selection>,
     pub mac_only_encrypted: bool,
     pub output: Format,
@@ -75,31 +81,15 @@ pub fn encrypt(
     if source.parsed.metadata.is_some() {
         return Err(Error::AlreadyEncrypted);
     }
-    if opts.recipients.is_empty() {
-        return Err(Error::Usage(
-            "no recipients: give --age or set SOPS_AGE_RECIPIENTS".into(),
-        ));
-    }
+    let threshold = check_key_groups(opts.key_groups, opts.shamir_threshold)?;
     let data_key = DataKey::generate();
     // A binary file is one value, always encrypted: sops ignores the selection options
     // and writes none into its metadata.
     let binary = input == Format::Binary;
-    let group = KeyGroup {
-        age: opts
-            .recipients
-            .iter()
-            .map(|r| {
-                Ok(AgeKey {
-                    recipient: r.recipient().to_string(),
-                    enc: r.wrap(data_key.as_bytes())?,
-                })
-            })
-            .collect::<Result<_>>()?,
-        other: Vec::new(),
-    };
+    let key_groups = wrap_key_groups(&data_key, opts.key_groups, threshold)?;
     let base = Metadata {
-        key_groups: vec![group],
-        shamir_threshold: 0,
+        key_groups,
+        shamir_threshold: threshold,
         lastmodified: String::new(),
         mac: String::new(),
         selection: if binary {
@@ -285,6 +275,84 @@ pub fn reseal(opened: &Opened, clear: &[u8], file: &str, now: OffsetDateTime) ->
         fast_exit: false,
     };
     seal.run(source, opened.format)
+}
+
+/// Checks the key groups as sops does before it wraps anything, and returns the
+/// threshold to write: the one given, or with several groups and none given, the number
+/// of groups (spec §7).
+fn check_key_groups(groups: &[Vec<Box<dyn MasterKey>>], threshold: usize) -> Result<usize> {
+    if groups.is_empty() {
+        return Err(Error::Usage(
+            "no recipients: give --age, set SOPS_AGE_RECIPIENTS or add a creation rule to \
+             .sops.yaml"
+                .into(),
+        ));
+    }
+    if let Some(i) = groups.iter().position(Vec::is_empty) {
+        return Err(Error::Usage(format!(
+            "key group {i} has no keys (sops: empty key group provided)"
+        )));
+    }
+    if groups.len() == 1 {
+        return Ok(threshold);
+    }
+    let threshold = if threshold == 0 {
+        groups.len()
+    } else {
+        threshold
+    };
+    if threshold < 2 {
+        return Err(Error::Usage(format!(
+            "the Shamir threshold must be at least 2 with {} key groups (it is {threshold})",
+            groups.len()
+        )));
+    }
+    if threshold > groups.len() {
+        return Err(Error::Usage(format!(
+            "the Shamir threshold ({threshold}) is more than the number of key groups ({})",
+            groups.len()
+        )));
+    }
+    if groups.len() > 255 {
+        return Err(Error::Usage("there can be at most 255 key groups".into()));
+    }
+    Ok(threshold)
+}
+
+/// Wraps the data key for every key: whole with one group, else one Shamir share per
+/// group (share `i`, x = i + 1, for group `i`).
+fn wrap_key_groups(
+    data_key: &DataKey,
+    groups: &[Vec<Box<dyn MasterKey>>],
+    threshold: usize,
+) -> Result<Vec<KeyGroup>> {
+    let shares = if groups.len() > 1 {
+        shamir::split(data_key.as_bytes(), groups.len(), threshold)?
+    } else {
+        vec![Zeroizing::new(data_key.as_bytes().to_vec())]
+    };
+    groups
+        .iter()
+        .zip(&shares)
+        .map(|(keys, secret)| {
+            let age = keys
+                .iter()
+                .map(|k| {
+                    if k.kind() != "age" {
+                        return Err(Error::Internal("only age keys can be written"));
+                    }
+                    Ok(AgeKey {
+                        recipient: k.recipient().to_string(),
+                        enc: k.wrap(secret.as_slice())?,
+                    })
+                })
+                .collect::<Result<_>>()?;
+            Ok(KeyGroup {
+                age,
+                other: Vec::new(),
+            })
+        })
+        .collect()
 }
 
 /// Drops a parsed file, or lets the process exit reclaim it (see `fast_exit`).
@@ -490,20 +558,27 @@ pub fn recover_data_key(metadata: &Metadata, keys: &dyn KeyRing) -> Result<DataK
 }
 
 fn no_key_error(metadata: &Metadata, keys: &dyn KeyRing, report: &[String]) -> Error {
-    let mut msg = String::from("failed to get the data key: no identity here can decrypt it");
+    let groups = metadata.key_groups.len();
+    let threshold = match metadata.shamir_threshold {
+        0 => groups,
+        t => t,
+    };
+    let mut msg = if groups > 1 {
+        let got = report.iter().filter(|l| l.ends_with("SUCCESS")).count();
+        format!(
+            "failed to get the data key: {got} of {groups} key groups could be decrypted, \
+             {threshold} are needed"
+        )
+    } else {
+        String::from("failed to get the data key: no identity here can decrypt it")
+    };
     // With one group, show why it failed when it is not simply "no identity matches".
     if metadata.key_groups.len() == 1 {
         if let Some(line) = report.iter().find(|l| !l.contains("no identity matches")) {
             msg.push_str(&format!("\n  {line}"));
         }
     }
-    if metadata.key_groups.len() > 1 {
-        let threshold = metadata.shamir_threshold.max(1);
-        msg.push_str(&format!(
-            "\n{} key groups, {} needed:",
-            metadata.key_groups.len(),
-            threshold
-        ));
+    if groups > 1 {
         for line in report {
             msg.push_str(&format!("\n  {line}"));
         }

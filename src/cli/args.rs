@@ -23,8 +23,9 @@ pub struct Cli {
     #[arg(short = 'v', long = "version")]
     pub version: bool,
 
-    /// Path to the .sops.yaml configuration (accepted; creation rules come later).
-    #[arg(long, env = "SOPS_CONFIG", value_name = "PATH")]
+    /// The .sops.yaml to use (default: $SOPS_CONFIG, else the nearest .sops.yaml in the
+    /// working directory or its parents). /dev/null means no creation rules.
+    #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
     /// Log more (accepted for compatibility).
@@ -85,6 +86,9 @@ pub struct Legacy {
     #[arg(long)]
     pub ignore_mac: bool,
 
+    #[command(flatten)]
+    pub shamir: ShamirArgs,
+
     /// The file to work on; '-' or none reads standard input.
     pub file: Option<PathBuf>,
 }
@@ -95,6 +99,8 @@ pub enum Command {
     Encrypt(EncryptArgs),
     /// Decrypt a file and write it to standard output (or --output, or in place).
     Decrypt(DecryptArgs),
+    /// Inspect the .sops.yaml configuration.
+    Config(ConfigArgs),
     /// Edit an encrypted file in $SOPS_EDITOR / $EDITOR (a new file if it does not
     /// exist); only the values you change get new ciphertexts.
     Edit(EditArgs),
@@ -113,6 +119,8 @@ pub struct EditArgs {
     pub keys: KeyArgs,
     #[command(flatten)]
     pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub shamir: ShamirArgs,
     /// Open the file even if its MAC does not match.
     #[arg(long)]
     pub ignore_mac: bool,
@@ -135,6 +143,28 @@ pub struct ReplaceArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Show which .sops.yaml and which creation rule apply to FILE, and why: the path
+    /// matched, each rule tried, the key groups, threshold and selection the rule gives.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Print one JSON object instead of the report.
+    #[arg(long)]
+    pub json: bool,
+    /// The file to explain (it need not exist yet).
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct EncryptArgs {
     #[command(flatten)]
     pub output: OutputArgs,
@@ -144,6 +174,8 @@ pub struct EncryptArgs {
     pub keys: KeyArgs,
     #[command(flatten)]
     pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub shamir: ShamirArgs,
     /// The file to encrypt; '-' or none reads standard input.
     pub file: Option<PathBuf>,
 }
@@ -213,6 +245,14 @@ pub struct KeyArgs {
 }
 
 #[derive(Debug, Args, Default, Clone)]
+pub struct ShamirArgs {
+    /// With several key groups, how many of them recover the data key (default: the
+    /// rule's shamir_threshold, else all groups).
+    #[arg(long, value_name = "N")]
+    pub shamir_secret_sharing_threshold: Option<usize>,
+}
+
+#[derive(Debug, Args, Default, Clone)]
 pub struct SelectionArgs {
     /// Leave in clear the values under keys ending with this suffix (default _unencrypted).
     #[arg(long, value_name = "SUFFIX")]
@@ -245,5 +285,19 @@ mod tests {
         let cli = Cli::try_parse_from(["sealant", "--config", "c", "encrypt", "--age", "a", "f"])
             .unwrap();
         assert!(matches!(cli.command, Some(Command::Encrypt(_))));
+        let cli = Cli::try_parse_from(["sealant", "config", "explain", "--json", "f"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Config(_))));
+        let cli = Cli::try_parse_from([
+            "sealant",
+            "encrypt",
+            "--shamir-secret-sharing-threshold",
+            "2",
+            "f",
+        ])
+        .unwrap();
+        let Some(Command::Encrypt(a)) = cli.command else {
+            panic!("encrypt")
+        };
+        assert_eq!(a.shamir.shamir_secret_sharing_threshold, Some(2));
     }
 }

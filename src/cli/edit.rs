@@ -16,7 +16,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::{Env, Globals};
+use super::Env;
 use crate::error::{code, Error, Result};
 use crate::fsutil;
 use crate::keys::split_command;
@@ -28,16 +28,10 @@ pub struct EditRequest<'a> {
     pub file: &'a Path,
     pub format: Format,
     pub ignore_mac: bool,
-    /// Recipients and selection for a file that does not exist yet.
-    pub new_file: &'a dyn Fn() -> Result<NewFile>,
+    /// Key groups and selection for a file that does not exist yet (from the command
+    /// line or `.sops.yaml`).
+    pub new_file: &'a dyn Fn() -> Result<super::Plan>,
     pub env: &'a Env,
-    pub globals: &'a Globals,
-}
-
-/// How a new file is encrypted.
-pub struct NewFile {
-    pub recipients: Vec<Box<dyn crate::keys::MasterKey>>,
-    pub selection: Option<crate::metadata::Selection>,
 }
 
 /// `sealant edit FILE`: returns the exit code (0 written, 200 unchanged).
@@ -80,16 +74,12 @@ pub fn edit(req: &EditRequest) -> Result<i32> {
         let result = match &opened {
             Some(o) => pipeline::reseal(o, &edited, &name, now),
             None => {
-                let new = (req.new_file)()?;
-                let selection = new.selection.or_else(|| {
-                    super::selection(&Default::default(), req.globals)
-                        .ok()
-                        .flatten()
-                });
+                let plan = (req.new_file)()?;
                 let opts = EncryptOptions {
-                    recipients: &new.recipients,
-                    selection,
-                    mac_only_encrypted: req.globals.mac_only_encrypted,
+                    key_groups: &plan.key_groups,
+                    shamir_threshold: plan.shamir_threshold,
+                    selection: plan.selection,
+                    mac_only_encrypted: plan.mac_only_encrypted,
                     output: req.format,
                     now,
                     fast_exit: false,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
+use crate::config::{self, Config, Explanation, Located};
 use crate::error::{code, Error, Result};
 use crate::fsutil;
 use crate::keys::{parse_recipients, IdentitySources, MasterKey};
@@ -110,6 +111,7 @@ fn printable(text: &str) -> String {
 
 fn dispatch(cli: Cli, env: &Env) -> Result<i32> {
     let globals = Globals {
+        config: cli.config,
         mac_only_encrypted: cli.mac_only_encrypted,
         encrypted_comment_regex: cli.encrypted_comment_regex,
         unencrypted_comment_regex: cli.unencrypted_comment_regex,
@@ -119,15 +121,7 @@ fn dispatch(cli: Cli, env: &Env) -> Result<i32> {
         None => legacy_command(cli.legacy)?,
     };
     match command {
-        Command::Encrypt(a) => encrypt(
-            a.file.as_deref(),
-            &a.output,
-            &a.types,
-            &a.keys,
-            &a.selection,
-            &globals,
-            env,
-        ),
+        Command::Encrypt(a) => encrypt(&a, &globals, env),
         Command::Decrypt(a) => decrypt(
             a.file.as_deref(),
             &a.output,
@@ -138,11 +132,15 @@ fn dispatch(cli: Cli, env: &Env) -> Result<i32> {
         ),
         Command::Edit(a) => {
             let format = input_format(Some(&a.file), &a.types)?;
-            let new_file = || -> Result<edit::NewFile> {
-                Ok(edit::NewFile {
-                    recipients: recipients(&a.keys, env)?,
-                    selection: selection(&a.selection, &globals)?,
-                })
+            let new_file = || {
+                let input = PlanInput {
+                    keys: &a.keys,
+                    types: &a.types,
+                    selection: &a.selection,
+                    shamir: &a.shamir,
+                    file: Some(&a.file),
+                };
+                plan(&input, &globals, env)
             };
             edit::edit(&edit::EditRequest {
                 file: &a.file,
@@ -150,13 +148,15 @@ fn dispatch(cli: Cli, env: &Env) -> Result<i32> {
                 ignore_mac: a.ignore_mac,
                 new_file: &new_file,
                 env,
-                globals: &globals,
             })
         }
         Command::Replace(a) => {
             let format = input_format(Some(&a.file), &a.types)?;
             edit::replace(&a.file, a.from.as_deref(), format, a.ignore_mac, env)
         }
+        Command::Config(c) => match c.command {
+            args::ConfigCommand::Explain(a) => explain(&a, &globals, env),
+        },
     }
 }
 
@@ -168,6 +168,7 @@ fn legacy_command(l: args::Legacy) -> Result<Command> {
             types: l.types,
             keys: l.keys,
             selection: l.selection,
+            shamir: l.shamir,
             file: l.file,
         })),
         (false, true) => Ok(Command::Decrypt(args::DecryptArgs {
@@ -187,6 +188,7 @@ fn legacy_command(l: args::Legacy) -> Result<Command> {
                 types: l.types,
                 keys: l.keys,
                 selection: l.selection,
+                shamir: l.shamir,
                 ignore_mac: l.ignore_mac,
                 file,
             })),
@@ -199,6 +201,7 @@ fn legacy_command(l: args::Legacy) -> Result<Command> {
 
 /// Flags sops defines only globally.
 struct Globals {
+    config: Option<PathBuf>,
     mac_only_encrypted: bool,
     encrypted_comment_regex: Option<String>,
     unencrypted_comment_regex: Option<String>,
@@ -243,40 +246,47 @@ fn unsupported_type(name: &str) -> Error {
     ))
 }
 
-fn selection(sel: &SelectionArgs, globals: &Globals) -> Result<Option<Selection>> {
-    let given: Vec<Selection> = [
-        sel.unencrypted_suffix
-            .clone()
-            .map(Selection::UnencryptedSuffix),
-        sel.encrypted_suffix.clone().map(Selection::EncryptedSuffix),
-        sel.unencrypted_regex
-            .clone()
-            .map(Selection::UnencryptedRegex),
-        sel.encrypted_regex.clone().map(Selection::EncryptedRegex),
-        globals
-            .unencrypted_comment_regex
-            .clone()
-            .map(Selection::UnencryptedCommentRegex),
-        globals
-            .encrypted_comment_regex
-            .clone()
-            .map(Selection::EncryptedCommentRegex),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+/// The selection option: the flags, each falling back to the rule's value when not
+/// given (as sops merges them); more than one in the end is exit 8.
+fn selection(
+    sel: &SelectionArgs,
+    globals: &Globals,
+    rule: Option<&Selection>,
+) -> Result<Option<Selection>> {
+    let flags = [
+        &sel.unencrypted_suffix,
+        &sel.encrypted_suffix,
+        &sel.unencrypted_regex,
+        &sel.encrypted_regex,
+        &globals.unencrypted_comment_regex,
+        &globals.encrypted_comment_regex,
+    ];
+    let given: Vec<Selection> = Selection::FIELDS
+        .iter()
+        .zip(flags)
+        .filter_map(|(field, flag)| {
+            // sops treats an empty flag as not given.
+            match flag.as_deref().filter(|v| !v.is_empty()) {
+                Some(v) => Selection::from_field(field, v.to_string()),
+                None => rule.filter(|r| r.field() == *field).cloned(),
+            }
+        })
+        .collect();
     if given.len() > 1 {
         return Err(Error::Conflict(
             "cannot use more than one of --unencrypted-suffix, --encrypted-suffix, \
              --unencrypted-regex, --encrypted-regex, --unencrypted-comment-regex and \
-             --encrypted-comment-regex"
+             --encrypted-comment-regex (counting the creation rule's option)"
                 .into(),
         ));
     }
     Ok(given.into_iter().next())
 }
 
-fn recipients(keys: &KeyArgs, env: &Env) -> Result<Vec<Box<dyn MasterKey>>> {
+/// Keys from the command line (`--age`, else `SOPS_AGE_RECIPIENTS`): `None` when none
+/// are given, so the creation rule's keys apply. Empty values count as not given, as in
+/// sops.
+fn flag_keys(keys: &KeyArgs, env: &Env) -> Result<Option<Vec<Box<dyn MasterKey>>>> {
     let unsupported = [
         ("--pgp", &keys.pgp),
         ("--kms", &keys.kms),
@@ -284,7 +294,10 @@ fn recipients(keys: &KeyArgs, env: &Env) -> Result<Vec<Box<dyn MasterKey>>> {
         ("--azure-kv", &keys.azure_kv),
         ("--hc-vault-transit", &keys.hc_vault_transit),
     ];
-    if let Some((flag, _)) = unsupported.iter().find(|(_, v)| v.is_some()) {
+    if let Some((flag, _)) = unsupported
+        .iter()
+        .find(|(_, v)| v.as_deref().is_some_and(|v| !v.is_empty()))
+    {
         return Err(Error::Usage(format!(
             "{flag}: sealant encrypts for age recipients only"
         )));
@@ -292,18 +305,140 @@ fn recipients(keys: &KeyArgs, env: &Env) -> Result<Vec<Box<dyn MasterKey>>> {
     let list = keys
         .age
         .clone()
-        .or_else(|| (env.var)("SOPS_AGE_RECIPIENTS").filter(|v| !v.is_empty()))
-        .ok_or_else(|| {
-            Error::Usage(
-                "no recipients: give --age or set SOPS_AGE_RECIPIENTS (a .sops.yaml is not \
-                 read yet)"
-                    .into(),
-            )
-        })?;
-    Ok(parse_recipients(&list)?
+        .filter(|v| !v.is_empty())
+        .or_else(|| (env.var)("SOPS_AGE_RECIPIENTS").filter(|v| !v.is_empty()));
+    let Some(list) = list else {
+        return Ok(None);
+    };
+    let keys: Vec<Box<dyn MasterKey>> = parse_recipients(&list)?
         .into_iter()
         .map(|r| Box::new(r) as Box<dyn MasterKey>)
-        .collect())
+        .collect();
+    if keys.is_empty() {
+        return Err(Error::Usage(
+            "no recipients: --age (or SOPS_AGE_RECIPIENTS) holds no recipient".into(),
+        ));
+    }
+    Ok(Some(keys))
+}
+
+/// The working directory as Go's `os.Getwd` reports it (sops compares paths with it):
+/// `$PWD` when it names the current directory, else the physical path.
+fn working_dir(env: &Env) -> Result<PathBuf> {
+    let physical = std::env::current_dir().map_err(|e| Error::io(".", e, code::GENERIC))?;
+    let same_dir = |a: &Path| match (a.canonicalize(), physical.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    match (env.var)("PWD").map(PathBuf::from) {
+        Some(pwd) if pwd.is_absolute() && same_dir(&pwd) => Ok(pwd),
+        _ => Ok(physical),
+    }
+}
+
+/// Finds and reads the config (`--config`, `SOPS_CONFIG`, or the search), warning
+/// about an ignored `.sops.yml` as sops does.
+fn load_config(globals: &Globals, env: &Env, cwd: &Path) -> Result<(Located, Option<Config>)> {
+    let located = config::locate(
+        cwd,
+        globals.config.as_deref(),
+        (env.var)("SOPS_CONFIG").as_deref(),
+    );
+    if let Some(w) = located.warning() {
+        eprintln!("sealant: warning: {}", printable(&w));
+    }
+    let loaded = located.path.as_deref().map(Config::load).transpose()?;
+    Ok((located, loaded))
+}
+
+/// What `encrypt` encrypts for and how: the command line, then the creation rule
+/// (spec §10, precedence as in sops's `getEncryptConfig`/`keyGroups`).
+struct Plan {
+    key_groups: Vec<Vec<Box<dyn MasterKey>>>,
+    shamir_threshold: usize,
+    selection: Option<Selection>,
+    mac_only_encrypted: bool,
+}
+
+/// What to encrypt a new file for: the command line's keys, else the first matching
+/// creation rule.
+struct PlanInput<'a> {
+    keys: &'a KeyArgs,
+    types: &'a TypeArgs,
+    selection: &'a SelectionArgs,
+    shamir: &'a args::ShamirArgs,
+    file: Option<&'a Path>,
+}
+
+fn plan(a: &PlanInput, globals: &Globals, env: &Env) -> Result<Plan> {
+    let from_flags = flag_keys(a.keys, env)?;
+    let cwd = working_dir(env)?;
+    let (_, loaded) = load_config(globals, env, &cwd)?;
+    // The name rules are matched against: --filename-override, else the file.
+    let named = a
+        .types
+        .filename_override
+        .as_deref()
+        .or(a.file.filter(|f| !fsutil::is_stdin(f)))
+        .map(|p| config::absolute(&cwd, p));
+    let with_rules = loaded.as_ref().filter(|c| c.creation_rules.is_some());
+    let rule = match (with_rules, &named) {
+        (Some(c), Some(path)) => {
+            let found = c.find_rule(path);
+            // sops fails here even when --age is given; sealant only needs a rule when
+            // it has no keys (the rule could add nothing else to a file it does not match).
+            if found.rule.is_none() && from_flags.is_none() {
+                return Err(Error::Config {
+                    file: c.file.display().to_string(),
+                    at: None,
+                    what: format!(
+                        "error loading config: no matching creation rules found for {:?}; \
+                         `sealant config explain` shows the rules tried",
+                        found.target
+                    ),
+                });
+            }
+            found.rule.map(|r| (c, r))
+        }
+        (Some(c), None) if from_flags.is_none() => {
+            return Err(Error::Config {
+                file: c.file.display().to_string(),
+                at: None,
+                what: "standard input has no name to match creation rules against; give \
+                       --filename-override"
+                    .into(),
+            })
+        }
+        _ => None,
+    };
+    let key_groups = match (from_flags, rule) {
+        (Some(keys), _) => vec![keys],
+        (None, Some((c, r))) => c.master_keys(r)?,
+        (None, None) => {
+            return Err(Error::Usage(
+                "config file not found, or has no creation rules, and no keys provided \
+                 through command line options: give --age or set SOPS_AGE_RECIPIENTS"
+                    .into(),
+            ))
+        }
+    };
+    let rule = rule.map(|(_, r)| r);
+    Ok(Plan {
+        key_groups,
+        shamir_threshold: a
+            .shamir
+            .shamir_secret_sharing_threshold
+            .filter(|t| *t != 0)
+            .or(rule.map(|r| r.shamir_threshold))
+            .unwrap_or(0),
+        selection: selection(
+            a.selection,
+            globals,
+            rule.and_then(|r| r.selection.as_ref()),
+        )?,
+        mac_only_encrypted: globals.mac_only_encrypted
+            || rule.is_some_and(|r| r.mac_only_encrypted),
+    })
 }
 
 /// Checks the output flags and reads the input.
@@ -345,31 +480,49 @@ fn write(file: Option<&Path>, out: &OutputArgs, bytes: &[u8]) -> Result<()> {
     }
 }
 
-fn encrypt(
-    file: Option<&Path>,
-    out: &OutputArgs,
-    types: &TypeArgs,
-    keys: &KeyArgs,
-    sel: &SelectionArgs,
-    globals: &Globals,
-    env: &Env,
-) -> Result<i32> {
-    let name = display_name(file, types);
-    let input = input_format(file, types)?;
-    let output = output_format(types, input)?;
-    let selection = selection(sel, globals)?;
-    let recipients = recipients(keys, env)?;
-    let text = read(file, out)?;
+fn encrypt(a: &args::EncryptArgs, globals: &Globals, env: &Env) -> Result<i32> {
+    let file = a.file.as_deref();
+    let name = display_name(file, &a.types);
+    let input = input_format(file, &a.types)?;
+    let output = output_format(&a.types, input)?;
+    let text = read(file, &a.output)?;
+    let plan = plan(
+        &PlanInput {
+            keys: &a.keys,
+            types: &a.types,
+            selection: &a.selection,
+            shamir: &a.shamir,
+            file,
+        },
+        globals,
+        env,
+    )?;
     let opts = EncryptOptions {
-        recipients: &recipients,
-        selection,
-        mac_only_encrypted: globals.mac_only_encrypted,
+        key_groups: &plan.key_groups,
+        shamir_threshold: plan.shamir_threshold,
+        selection: plan.selection,
+        mac_only_encrypted: plan.mac_only_encrypted,
         output,
         now: time::OffsetDateTime::now_utc(),
         fast_exit: true,
     };
     let encrypted = pipeline::encrypt(&text, input, &name, &opts)?;
-    write(file, out, &encrypted)?;
+    write(file, &a.output, &encrypted)?;
+    Ok(0)
+}
+
+fn explain(a: &args::ExplainArgs, globals: &Globals, env: &Env) -> Result<i32> {
+    let cwd = working_dir(env)?;
+    let (located, loaded) = load_config(globals, env, &cwd)?;
+    let file = config::absolute(&cwd, &a.file);
+    let from_env = (env.var)("SOPS_AGE_RECIPIENTS").is_some_and(|v| !v.is_empty());
+    let explanation = Explanation::new(located, loaded, &file, from_env);
+    let text = if a.json {
+        explanation.render_json()
+    } else {
+        explanation.render_text()
+    };
+    write(None, &OutputArgs::default(), printable(&text).as_bytes())?;
     Ok(0)
 }
 

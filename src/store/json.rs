@@ -1033,6 +1033,8 @@ fn write_node(out: &mut String, node: &Node, layout: &Layout, depth: usize) -> R
 /// `": "` after keys, `{}`/`[]` for empty containers, comments dropped, the metadata
 /// (if any) as the last member `"sops"`, and a final `\n`.
 pub fn emit(doc: &Document, metadata: Option<&Node>, indent: Indent) -> Result<String> {
+    let metadata = metadata.map(go_nil_group_lists);
+    let metadata = metadata.as_ref();
     let unit = indent.unit();
     let layout = Layout::Pretty {
         nl: "\n",
@@ -1097,6 +1099,40 @@ pub fn insert_metadata(text: &str, metadata: &Node) -> Result<String> {
     Ok(out)
 }
 
+/// sops writes the metadata with Go's `encoding/json`, where an empty (nil) slice is
+/// `null`: inside `key_groups` the lists sops always writes (`hc_vault`, and `age` when
+/// a group has none) are `null` in JSON, `[]` in YAML. The metadata tree is the same for
+/// every format, so JSON applies this when it writes it.
+fn go_nil_group_lists(metadata: &Node) -> Node {
+    let mut node = metadata.clone();
+    let Node::Map(items) = &mut node else {
+        return node;
+    };
+    for item in items {
+        let Item::Entry { key, value } = item else {
+            continue;
+        };
+        let Node::List(groups) = value else {
+            continue;
+        };
+        if key != "key_groups" {
+            continue;
+        }
+        for group in groups {
+            if let ListItem::Node(Node::Map(fields)) = group {
+                for field in fields {
+                    if let Item::Entry { value, .. } = field {
+                        if matches!(value, Node::List(l) if l.is_empty()) {
+                            *value = Node::Null(None);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    node
+}
+
 /// The insertion that [`insert_metadata`] makes, as an edit of `text`. Replacing values
 /// does not move members, so the edit computed on the clear text also applies with the
 /// value edits (one pass over the file instead of re-reading the encrypted output).
@@ -1123,6 +1159,7 @@ pub fn metadata_insertion_with(
     top: &TopLayout,
     metadata: &Node,
 ) -> Result<crate::store::Edit> {
+    let metadata = &go_nil_group_lists(metadata);
     let b = text.as_bytes();
     let nl = match b.iter().position(|&c| c == b'\n') {
         Some(i) if i > 0 && b[i - 1] == b'\r' => "\r\n",

@@ -3,6 +3,7 @@
 
 mod binary;
 mod cli;
+mod config;
 mod corpus;
 mod rewrite;
 mod support;

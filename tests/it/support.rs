@@ -92,6 +92,7 @@ pub struct Run {
     args: Vec<OsString>,
     env: Vec<(String, String)>,
     stdin: Option<Vec<u8>>,
+    dir: Option<PathBuf>,
 }
 
 /// What a command did.
@@ -118,6 +119,7 @@ impl Run {
             args: Vec::new(),
             env: vec![("SOPS_DISABLE_VERSION_CHECK".into(), "1".into())],
             stdin: None,
+            dir: None,
         }
     }
 
@@ -142,6 +144,12 @@ impl Run {
         self.env("SOPS_AGE_KEY_FILE", key_file(n))
     }
 
+    /// Runs in this working directory (where `.sops.yaml` is searched from).
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Run {
+        self.dir = Some(dir.into());
+        self
+    }
+
     pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Run {
         self.stdin = Some(data.into());
         self
@@ -150,6 +158,10 @@ impl Run {
     pub fn run(self) -> Output {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args);
+        if let Some(dir) = &self.dir {
+            // PWD as a shell would set it (sops, in Go, reads it for its working directory).
+            cmd.current_dir(dir).env("PWD", dir);
+        }
         // A clean slate: no keys or config from the developer's own environment.
         for k in [
             "SOPS_AGE_KEY",
