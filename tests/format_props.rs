@@ -1,0 +1,194 @@
+//! Property tests over generated trees, for every format that can hold them:
+//!
+//! * `decrypt(encrypt(x)) == x` byte for byte, where `x` is the tree written in the
+//!   format's own layout;
+//! * rewriting a file with unchanged content (`open` + `reseal`) keeps every `ENC[...]`
+//!   value byte for byte: only `mac` and `lastmodified` may change.
+
+use proptest::prelude::*;
+use sealant::keys::{parse_recipients, IdentitySources, MasterKey};
+use sealant::pipeline::{self, DecryptOptions, EncryptOptions};
+use sealant::store::{self, Format};
+use sealant::tree::{Document, Item, Leaf, ListItem, Node, Scalar};
+use zeroize::Zeroizing;
+
+const KEY: &str = include_str!("../testdata/vectors/keys/age1.txt");
+const RECIPIENT: &str = include_str!("../testdata/vectors/keys/age1.pub");
+
+fn key_groups() -> Vec<Vec<Box<dyn MasterKey>>> {
+    vec![parse_recipients(RECIPIENT.trim())
+        .unwrap()
+        .into_iter()
+        .map(|r| Box::new(r) as Box<dyn MasterKey>)
+        .collect()]
+}
+
+fn encrypt(clear: &[u8], format: Format) -> Vec<u8> {
+    let groups = key_groups();
+    let opts = EncryptOptions {
+        key_groups: &groups,
+        shamir_threshold: 0,
+        selection: None,
+        mac_only_encrypted: false,
+        output: format,
+        now: time::OffsetDateTime::now_utc(),
+        fast_exit: false,
+    };
+    pipeline::encrypt(clear, format, "prop", &opts).expect("encrypts")
+}
+
+fn decrypt_options(keys: &sealant::keys::Identities, format: Format) -> DecryptOptions<'_> {
+    DecryptOptions {
+        keys,
+        ignore_mac: false,
+        output: format,
+        extract: None,
+        fast_exit: false,
+    }
+}
+
+fn identities() -> sealant::keys::Identities {
+    IdentitySources {
+        age_key: Some(Zeroizing::new(KEY.to_string())),
+        ..Default::default()
+    }
+    .load()
+    .unwrap()
+}
+
+/// Map keys: plain words, and a few that need quoting somewhere.
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z][a-z0-9_]{0,8}",
+        Just("with space".to_string()),
+        Just("dotted.key".to_string()),
+        Just("ünï".to_string()),
+        Just("123".to_string()),
+        Just("true".to_string()),
+    ]
+}
+
+/// Strings that stress quoting and escaping.
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-zA-Z0-9 ]{0,12}",
+        "\\PC{0,12}",
+        Just(String::new()),
+        Just("multi\nline\n".to_string()),
+        Just("  leading and trailing  ".to_string()),
+        Just("# not a comment".to_string()),
+        Just("key: value".to_string()),
+        Just("'quoted' \"both\"".to_string()),
+        Just("0644".to_string()),
+        Just("tab\there".to_string()),
+        Just("emoji 🔐".to_string()),
+    ]
+}
+
+fn scalar() -> impl Strategy<Value = Scalar> {
+    prop_oneof![
+        4 => text().prop_map(Scalar::Str),
+        1 => any::<i64>().prop_map(Scalar::Int),
+        1 => any::<bool>().prop_map(Scalar::Bool),
+        1 => (-1e9f64..1e9).prop_map(Scalar::Float),
+    ]
+}
+
+fn leaf(s: Scalar) -> Node {
+    Node::Scalar(Leaf::new(s))
+}
+
+/// A map whose keys are unique.
+fn map_of(value: impl Strategy<Value = Node>, max: usize) -> impl Strategy<Value = Vec<Item>> {
+    prop::collection::btree_map(key(), value, 0..max).prop_map(|m| {
+        m.into_iter()
+            .map(|(key, value)| Item::Entry { key, value })
+            .collect()
+    })
+}
+
+/// Nested trees: maps and lists of scalars, three levels deep.
+fn nested() -> impl Strategy<Value = Node> {
+    let base = scalar().prop_map(leaf);
+    base.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            map_of(inner.clone(), 4).prop_map(Node::Map),
+            prop::collection::vec(inner, 1..4)
+                .prop_map(|v| Node::List(v.into_iter().map(ListItem::Node).collect())),
+        ]
+    })
+}
+
+fn document(items: Vec<Item>) -> Vec<Document> {
+    vec![Document { items }]
+}
+
+/// The tree written in `format`'s own layout (as a conversion would write it).
+fn written(format: Format, docs: &[Document]) -> Option<Vec<u8>> {
+    store::emit(format, docs, None).ok()
+}
+
+fn check_round_trip(format: Format, clear: &[u8]) -> Result<(), TestCaseError> {
+    let keys = identities();
+    let enc = encrypt(clear, format);
+    let back =
+        pipeline::decrypt(&enc, format, "prop", &decrypt_options(&keys, format)).expect("decrypts");
+    prop_assert_eq!(
+        String::from_utf8_lossy(&back.text),
+        String::from_utf8_lossy(clear)
+    );
+    prop_assert_eq!(&back.text, clear);
+
+    // A rewrite with the same content changes only `mac` and `lastmodified`.
+    let opened =
+        pipeline::open(&enc, format, "prop", &decrypt_options(&keys, format)).expect("opens");
+    let again =
+        pipeline::reseal(&opened, clear, "prop", time::OffsetDateTime::now_utc()).expect("reseals");
+    let (a, b) = (
+        String::from_utf8_lossy(&enc),
+        String::from_utf8_lossy(&again),
+    );
+    let changed: Vec<_> = a
+        .lines()
+        .zip(b.lines())
+        .filter(|(x, y)| x != y)
+        .map(|(_, y)| y.to_string())
+        .collect();
+    prop_assert_eq!(a.lines().count(), b.lines().count());
+    for line in &changed {
+        let l = line.trim_start().trim_start_matches('"');
+        prop_assert!(
+            l.starts_with("mac") || l.starts_with("lastmodified"),
+            "unexpected change: {}",
+            line
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn yaml_round_trips(items in map_of(nested(), 6)) {
+        if let Some(clear) = written(Format::Yaml, &document(items)) {
+            check_round_trip(Format::Yaml, &clear)?;
+        }
+    }
+
+    #[test]
+    fn json_round_trips(items in map_of(nested(), 6)) {
+        if let Some(clear) = written(Format::Json, &document(items)) {
+            check_round_trip(Format::Json, &clear)?;
+        }
+    }
+
+    #[test]
+    fn binary_round_trips(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let keys = identities();
+        let enc = encrypt(&bytes, Format::Binary);
+        let back = pipeline::decrypt(&enc, Format::Binary, "prop", &decrypt_options(&keys, Format::Binary))
+            .expect("decrypts");
+        prop_assert_eq!(back.text, bytes);
+    }
+}
