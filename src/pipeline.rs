@@ -15,7 +15,7 @@ use crate::keys::{Identities, MasterKey};
 use crate::metadata::{AgeKey, KeyGroup, Metadata, Selection, SOPS_VERSION};
 use crate::store::hints::{self, LayoutHints};
 use crate::store::{self, Format, Stage, TextSplice};
-use crate::tree::same_documents;
+use crate::tree::{same_documents, Document};
 use crate::treepath::{self, Step};
 
 /// The identities at hand, to unwrap data keys.
@@ -403,16 +403,13 @@ fn decrypt_inner(
         text,
     } = store::parse(input, input_bytes, file, Stage::Encrypted)?;
     let found = parsed.metadata.take().ok_or(Error::MetadataNotFound)?;
-    let metadata = Metadata::from_node(&found.tree)?;
-    let lastmodified = timestamp::parse_rfc3339(&metadata.lastmodified)
-        .map_err(|_| Error::Metadata("lastmodified is not an RFC 3339 timestamp".into()))?;
-    let data_key = recover_data_key(&metadata, opts.keys)?;
-    let cipher = ValueCipher::new(&data_key);
-    let selection = metadata
-        .selection
-        .clone()
-        .unwrap_or_else(Rules::default_selection);
-    let rules = Rules::new(selection, metadata.mac_only_encrypted)?;
+    let Unlocked {
+        metadata,
+        lastmodified,
+        data_key,
+        cipher,
+        rules,
+    } = unlock(&found.tree, opts.keys)?;
 
     // Splice only files sealant wrote in their owner's layout; a file sops wrote
     // decrypts to exactly what `sops decrypt` prints (sops re-emits it).
@@ -459,8 +456,7 @@ fn decrypt_inner(
         )?
     };
     if !opts.ignore_mac {
-        let stored = mac::decrypt_mac(&cipher, &metadata.mac, &lastmodified)?;
-        mac::verify_mac(&stored, &computed)?;
+        check_mac(&metadata, &lastmodified, &cipher, &computed)?;
     }
 
     let text = if let Some(steps) = &opts.extract {
@@ -490,6 +486,80 @@ fn decrypt_inner(
         text,
         warnings,
         kept,
+    })
+}
+
+/// A file's metadata with the data key recovered: what a decryption walk needs.
+struct Unlocked {
+    metadata: Metadata,
+    lastmodified: OffsetDateTime,
+    data_key: DataKey,
+    cipher: ValueCipher,
+    rules: Rules,
+}
+
+fn unlock(found: &crate::tree::Node, keys: &dyn KeyRing) -> Result<Unlocked> {
+    let metadata = Metadata::from_node(found)?;
+    let lastmodified = timestamp::parse_rfc3339(&metadata.lastmodified)
+        .map_err(|_| Error::Metadata("lastmodified is not an RFC 3339 timestamp".into()))?;
+    let data_key = recover_data_key(&metadata, keys)?;
+    let cipher = ValueCipher::new(&data_key);
+    let selection = metadata
+        .selection
+        .clone()
+        .unwrap_or_else(Rules::default_selection);
+    let rules = Rules::new(selection, metadata.mac_only_encrypted)?;
+    Ok(Unlocked {
+        metadata,
+        lastmodified,
+        data_key,
+        cipher,
+        rules,
+    })
+}
+
+/// Compares the MAC the walk computed with the one stored in the file.
+fn check_mac(
+    metadata: &Metadata,
+    lastmodified: &OffsetDateTime,
+    cipher: &ValueCipher,
+    computed: &str,
+) -> Result<()> {
+    let stored = mac::decrypt_mac(cipher, &metadata.mac, lastmodified)?;
+    mac::verify_mac(&stored, computed)
+}
+
+/// A decrypted file as a tree, for commands that use its values rather than its text
+/// (`exec-env`).
+pub struct DecryptedTree {
+    pub docs: Vec<Document>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Decrypts an encrypted file into its tree: the same walk and MAC check as [`decrypt`],
+/// without writing any text.
+pub fn decrypt_tree(
+    input_bytes: &[u8],
+    input: Format,
+    file: &str,
+    keys: &dyn KeyRing,
+) -> Result<DecryptedTree> {
+    let mut parsed = store::parse(input, input_bytes, file, Stage::Encrypted)?.parsed;
+    let found = parsed.metadata.take().ok_or(Error::MetadataNotFound)?;
+    let u = unlock(&found.tree, keys)?;
+    let mut warnings = Vec::new();
+    let computed = engine::decrypt(
+        &mut parsed.docs,
+        &u.cipher,
+        &u.rules,
+        &mut NoSplice,
+        &mut warnings,
+        StashMode::None,
+    )?;
+    check_mac(&u.metadata, &u.lastmodified, &u.cipher, &computed)?;
+    Ok(DecryptedTree {
+        docs: parsed.docs,
+        warnings,
     })
 }
 
