@@ -108,6 +108,10 @@ pub enum Command {
     /// input), keeping the data key, the recipients and the ciphertext of every value
     /// that did not change. For scripts that decrypt, transform and re-encrypt.
     Replace(ReplaceArgs),
+    /// Run a command with the file's values as environment variables.
+    ExecEnv(super::exec::ExecEnvArgs),
+    /// Run a command that reads the decrypted file from a private FIFO ({} in COMMAND).
+    ExecFile(super::exec::ExecFileArgs),
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod edit;
+mod exec;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -157,6 +158,8 @@ fn dispatch(cli: Cli, env: &Env) -> Result<i32> {
         Command::Config(c) => match c.command {
             args::ConfigCommand::Explain(a) => explain(&a, &globals, env),
         },
+        Command::ExecEnv(a) => exec::exec_env(&a, env),
+        Command::ExecFile(a) => exec::exec_file(&a, env),
     }
 }
 

@@ -5,6 +5,9 @@ mod binary;
 mod cli;
 mod config;
 mod corpus;
+// GNU coreutils (`stat -c`) and Linux signal semantics.
+#[cfg(target_os = "linux")]
+mod exec;
 mod rewrite;
 mod support;
 mod vectors;
