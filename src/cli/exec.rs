@@ -243,7 +243,7 @@ fn signal_error(e: std::io::Error) -> Error {
 /// signal's number if a signal ended it, as shells report it).
 fn supervise(mut cmd: Command, forwarder: &sys::Forwarder) -> Result<i32> {
     if let Some(signal) = forwarder.pending() {
-        return Ok(128 + signal);
+        return Err(Error::Interrupted(signal));
     }
     let mut child = cmd.spawn().map_err(spawn_error)?;
     // The command's copy of the environment, secrets included, is no longer needed.
@@ -309,10 +309,15 @@ fn check_filename(name: &OsStr) -> Result<&OsStr> {
 }
 
 /// Where the private directory goes: `$XDG_RUNTIME_DIR` (a per-user tmpfs: memory, not
-/// disk) when set, else `$TMPDIR`, else /tmp. With `--user` the runtime directory is the
-/// caller's, which the new user cannot enter, so it is skipped.
+/// disk) when it is a directory, else `$TMPDIR`, else /tmp (as `edit` chooses). With
+/// `--user` the runtime directory is the caller's, which the new user cannot enter, so it
+/// is skipped.
 fn private_base(env: &Env, switched_user: bool) -> Result<PathBuf> {
-    let set = |k: &str| (env.var)(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let set = |k: &str| {
+        (env.var)(k)
+            .map(PathBuf::from)
+            .filter(|d| !d.as_os_str().is_empty() && d.is_dir())
+    };
     let base = (!switched_user)
         .then(|| set("XDG_RUNTIME_DIR"))
         .flatten()
