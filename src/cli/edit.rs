@@ -235,15 +235,7 @@ struct Workspace {
 
 impl Workspace {
     fn create(env: &Env, target: &Path) -> Result<Workspace> {
-        let base = (env.var)("XDG_RUNTIME_DIR")
-            .map(PathBuf::from)
-            .filter(|d| d.is_dir())
-            .or_else(|| {
-                (env.var)("TMPDIR")
-                    .map(PathBuf::from)
-                    .filter(|d| d.is_dir())
-            })
-            .unwrap_or_else(|| PathBuf::from("/tmp"));
+        let base = super::exec::private_base(env, false)?;
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::Builder::new()
             .prefix("sealant-edit-")

@@ -312,7 +312,7 @@ fn check_filename(name: &OsStr) -> Result<&OsStr> {
 /// disk) when it is a directory, else `$TMPDIR`, else /tmp (as `edit` chooses). With
 /// `--user` the runtime directory is the caller's, which the new user cannot enter, so it
 /// is skipped.
-fn private_base(env: &Env, switched_user: bool) -> Result<PathBuf> {
+pub(super) fn private_base(env: &Env, switched_user: bool) -> Result<PathBuf> {
     let set = |k: &str| {
         (env.var)(k)
             .map(PathBuf::from)
