@@ -19,6 +19,7 @@ pub mod code {
     pub const MAC_MISMATCH: i32 = 51;
     pub const INVALID_TREE_PATH: i32 = 91;
     pub const NEED_AT_LEAST_ONE_DOCUMENT: i32 = 92;
+    pub const CANNOT_CHANGE_KEYS_OF_MISSING_FILE: i32 = 49;
     pub const NO_FILE_SPECIFIED: i32 = 100;
     pub const COULD_NOT_RETRIEVE_KEY: i32 = 128;
     pub const FILE_HAS_NOT_BEEN_MODIFIED: i32 = 200;
@@ -102,6 +103,9 @@ pub enum Error {
 
     #[error("{0}")]
     Usage(String),
+    /// No file argument where one is needed (exit 100, as sops).
+    #[error("{0}")]
+    NoFile(String),
     #[error("{0}")]
     Conflict(String),
 
@@ -146,6 +150,7 @@ impl Error {
             | Error::NotFound(_)
             | Error::Internal(_) => code::GENERIC,
             Error::Conflict(_) => code::CONFLICTING_PARAMETERS,
+            Error::NoFile(_) => code::NO_FILE_SPECIFIED,
             Error::TreePath { .. } => code::INVALID_TREE_PATH,
             Error::Emit { .. } => code::ERROR_DUMPING_TREE,
             Error::Editor(_) => code::NO_EDITOR_FOUND,

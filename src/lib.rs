@@ -12,6 +12,7 @@ pub mod fsutil;
 pub mod keys;
 pub mod metadata;
 pub mod pipeline;
+pub mod rekey;
 pub mod store;
 pub mod tree;
 pub mod treepath;

@@ -91,6 +91,35 @@ impl std::fmt::Debug for AgeKey {
     }
 }
 
+/// The string sops identifies a key of another kind by (its `ToString`): what
+/// `--rm-pgp` and friends match and what `updatekeys` shows. KMS keys: the ARN, with
+/// `+ROLE` when a role is set (the encryption context and profile are not compared).
+pub fn other_key_id(kind: &str, entry: &Node) -> String {
+    let field = |f: &str| map_str(entry, f).unwrap_or_default();
+    match kind {
+        "pgp" => field("fp"),
+        "kms" => match map_str(entry, "role").filter(|r| !r.is_empty()) {
+            Some(role) => format!("{}+{role}", field("arn")),
+            None => field("arn"),
+        },
+        "gcp_kms" => field("resource_id"),
+        "azure_kv" => format!(
+            "{}/keys/{}/{}",
+            field("vault_url"),
+            field("name"),
+            field("version")
+        ),
+        "hc_vault" => format!(
+            "{}/v1/{}/keys/{}",
+            field("vault_address"),
+            field("engine_path"),
+            field("key_name")
+        ),
+        "hckms" => field("key_id"),
+        _ => String::new(),
+    }
+}
+
 /// One key group: any one key in it recovers the group's secret (the data key, or with
 /// several groups, the group's Shamir share).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -216,6 +245,16 @@ impl Metadata {
     /// Reads the metadata a store found. Follows sops: top-level key lists win over
     /// `key_groups`; `lastmodified` and `version` must be present.
     pub fn from_node(node: &Node) -> Result<Metadata> {
+        let metadata = Metadata::from_node_any_version(node)?;
+        if metadata.version.is_empty() {
+            return Err(Error::Metadata("version string empty".into()));
+        }
+        Ok(metadata)
+    }
+
+    /// [`from_node`](Self::from_node) without the `version` check: sops loads such a
+    /// file and refuses it only when decrypting (`filestatus` calls it not encrypted).
+    pub fn from_node_any_version(node: &Node) -> Result<Metadata> {
         if !matches!(node, Node::Map(_)) {
             return Err(Error::Metadata("the sops block is not a map".into()));
         }
@@ -254,9 +293,6 @@ impl Metadata {
             .ok_or_else(|| Error::Metadata("lastmodified is missing".into()))?;
         let mac = map_str(node, "mac").unwrap_or_default();
         let version = map_str(node, "version").unwrap_or_default();
-        if version.is_empty() {
-            return Err(Error::Metadata("version string empty".into()));
-        }
         let mut selection = None;
         for field in Selection::FIELDS {
             if let Some(value) = map_str(node, field) {

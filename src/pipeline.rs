@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::keys::{Identities, MasterKey};
 use crate::metadata::{AgeKey, KeyGroup, Metadata, Selection, SOPS_VERSION};
 use crate::store::hints::{self, LayoutHints};
-use crate::store::{self, Format, Stage, TextSplice};
+use crate::store::{self, Edit, Format, Stage, TextSplice};
 use crate::tree::{same_documents, Document};
 use crate::treepath::{self, Step};
 
@@ -218,6 +218,13 @@ pub struct Opened {
     previous: Previous,
 }
 
+impl Opened {
+    /// The file's metadata as read (key groups, threshold, selection).
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+}
+
 impl std::fmt::Debug for Opened {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Opened")
@@ -275,6 +282,144 @@ pub fn reseal(opened: &Opened, clear: &[u8], file: &str, now: OffsetDateTime) ->
         fast_exit: false,
     };
     seal.run(source, opened.format)
+}
+
+/// The key groups a file is rewritten for (`rotate`, `updatekeys`, `groups`).
+pub struct NewKeys<'a> {
+    /// As in [`EncryptOptions::key_groups`]: every key must be one sealant can wrap for.
+    pub key_groups: &'a [Vec<Box<dyn MasterKey>>],
+    /// As in [`EncryptOptions::shamir_threshold`].
+    pub shamir_threshold: usize,
+}
+
+/// Writes an opened file under a NEW data key (spec §11.2 `rotate`): every value gets a
+/// new ciphertext, the key groups are wrapped anew, `mac` and `lastmodified` are new. The
+/// layout is kept as in [`reseal`]; nothing is reused from the old file but the clear
+/// content, the selection options and fields sealant does not know. `output` other
+/// than the opened format converts (written in sops's layout).
+pub fn rotate(
+    opened: &Opened,
+    keys: &NewKeys,
+    output: Format,
+    file: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<u8>> {
+    let threshold = check_key_groups(keys.key_groups, keys.shamir_threshold)?;
+    let source = store::parse(opened.format, &opened.clear, file, Stage::Plain)?;
+    if source.parsed.metadata.is_some() {
+        return Err(Error::AlreadyEncrypted);
+    }
+    let data_key = DataKey::generate();
+    let mut base = opened.metadata.clone();
+    base.key_groups = wrap_key_groups(&data_key, keys.key_groups, threshold)?;
+    base.shamir_threshold = threshold;
+    let seal = Seal {
+        data_key: &data_key,
+        base,
+        output,
+        now,
+        previous: None,
+        splice: opened.metadata.written_by_sealant() || opened.format == Format::Binary,
+        fast_exit: false,
+    };
+    seal.run(source, opened.format)
+}
+
+/// Wraps the SAME data key for new key groups (`updatekeys`, `groups add/delete`): only
+/// the key entries and `shamir_threshold` change. Values, `mac` and `lastmodified` stay
+/// as they are, as in sops. The data key is checked against the file (it must decrypt
+/// the MAC) before anything is wrapped, so a damaged envelope is never passed on.
+///
+/// A file sealant wrote keeps its bytes outside the `sops` block; a file sops wrote is
+/// written in sops's layout, as sops would.
+pub fn rewrap(
+    input_bytes: &[u8],
+    format: Format,
+    file: &str,
+    ring: &dyn KeyRing,
+    keys: &NewKeys,
+) -> Result<Vec<u8>> {
+    let threshold = check_key_groups(keys.key_groups, keys.shamir_threshold)?;
+    let store::Source {
+        mut parsed,
+        text,
+        layout: _,
+    } = store::parse(format, input_bytes, file, Stage::Encrypted)?;
+    let found = parsed.metadata.take().ok_or(Error::MetadataNotFound)?;
+    let mut metadata = Metadata::from_node(&found.tree)?;
+    let data_key = recover_data_key(&metadata, ring)?;
+    check_data_key(&metadata, &data_key)?;
+    metadata.key_groups = wrap_key_groups(&data_key, keys.key_groups, threshold)?;
+    metadata.shamir_threshold = threshold;
+
+    if metadata.written_by_sealant() && format != Format::Binary {
+        // Cut the old block out, read the body again, and add the new block where the
+        // store puts it: the bytes outside the block stay the user's.
+        let mut cuts: Vec<Edit> = found
+            .ranges
+            .iter()
+            .map(|r| Edit::new(r.clone(), ""))
+            .collect();
+        let body = store::apply_edits(text, &mut cuts)?;
+        if let Ok(src) = store::parse(format, body.as_bytes(), file, Stage::Plain) {
+            if src.parsed.metadata.is_none() && src.layout.can_splice() {
+                let mut edits = src.layout.insert_metadata(src.text, &metadata.to_node())?;
+                return Ok(store::apply_edits(src.text, &mut edits)?.into_bytes());
+            }
+        }
+    }
+    // sops's layout: the encrypted tree written afresh (what sops does for every file).
+    metadata.unmark_sealant();
+    metadata.remove_unknown(hints::FIELD);
+    store::emit(format, &parsed.docs, Some(&metadata.to_node()))
+}
+
+/// Checks that `data_key` is this file's: it must decrypt the MAC (AES-GCM
+/// authenticates it), so a wrong key is caught before it is wrapped for anyone.
+fn check_data_key(metadata: &Metadata, data_key: &DataKey) -> Result<()> {
+    let lastmodified = timestamp::parse_rfc3339(&metadata.lastmodified)
+        .map_err(|_| Error::Metadata("lastmodified is not an RFC 3339 timestamp".into()))?;
+    let cipher = ValueCipher::new(data_key);
+    mac::decrypt_mac(&cipher, &metadata.mac, &lastmodified).map_err(|_| {
+        Error::MacMismatch(
+            "the data key recovered from the key groups does not decrypt the file's MAC \
+             (a damaged or tampered key entry?); nothing was rewritten"
+                .into(),
+        )
+    })?;
+    Ok(())
+}
+
+/// The metadata of an encrypted file, read without decrypting anything.
+pub fn read_metadata(input_bytes: &[u8], format: Format, file: &str) -> Result<Metadata> {
+    let source = store::parse(format, input_bytes, file, Stage::Encrypted)?;
+    let found = source.parsed.metadata.ok_or(Error::MetadataNotFound)?;
+    Metadata::from_node(&found.tree)
+}
+
+/// Whether a file is encrypted, as `sops filestatus` decides: it has a `sops` block
+/// (readable, with keys and a valid `lastmodified`), a `version` and a `mac`. Errors:
+/// the file does not parse, or its `sops` block is broken.
+pub fn file_status(input_bytes: &[u8], format: Format, file: &str) -> Result<bool> {
+    // A YAML file with no document (empty, comments only) is simply not encrypted.
+    if format == Format::Yaml
+        && std::str::from_utf8(input_bytes).is_ok_and(|t| {
+            t.trim_start_matches('\u{feff}').lines().all(|l| {
+                let l = l.trim();
+                l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
+            })
+        })
+    {
+        return Ok(false);
+    }
+    let source = store::parse(format, input_bytes, file, Stage::Encrypted)?;
+    let Some(found) = source.parsed.metadata else {
+        return Ok(false);
+    };
+    let metadata = Metadata::from_node_any_version(&found.tree)?;
+    timestamp::parse_rfc3339(&metadata.lastmodified)
+        .map_err(|_| Error::Metadata("lastmodified is not an RFC 3339 timestamp".into()))?;
+    Ok(!metadata.version.is_empty() && !metadata.mac.is_empty())
 }
 
 /// Checks the key groups as sops does before it wraps anything, and returns the
