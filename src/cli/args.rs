@@ -66,6 +66,13 @@ pub struct Legacy {
     #[arg(short = 'd', long)]
     pub decrypt: bool,
 
+    /// Rotate FILE's data key (legacy style; see `rotate`).
+    #[arg(short = 'r', long)]
+    pub rotate: bool,
+
+    #[command(flatten)]
+    pub rekey: RekeyArgs,
+
     #[command(flatten)]
     pub output: OutputArgs,
 
@@ -112,6 +119,196 @@ pub enum Command {
     ExecEnv(super::exec::ExecEnvArgs),
     /// Run a command that reads the decrypted file from a private FIFO ({} in COMMAND).
     ExecFile(super::exec::ExecFileArgs),
+    /// Rotate the data key: a new key, every value re-encrypted, the recipients wrapped
+    /// anew (--add-age/--rm-age change them). Writes to standard output (or --output,
+    /// or in place).
+    Rotate(RotateArgs),
+    /// Bring files' recipients, key groups and Shamir threshold in line with their
+    /// .sops.yaml creation rule. Shows the changes and asks first (--yes skips). When a
+    /// recipient is removed the data key is rotated too, unless --no-rotate.
+    Updatekeys(UpdatekeysArgs),
+    /// Add or delete key groups (Shamir secret sharing) of an encrypted file.
+    Groups(GroupsArgs),
+    /// Print {"encrypted":true} or {"encrypted":false} for a file.
+    Filestatus(FilestatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub types: TypeArgs,
+    #[command(flatten)]
+    pub rekey: RekeyArgs,
+    /// Rotate even if the MAC does not match (tampering goes undetected).
+    #[arg(long)]
+    pub ignore_mac: bool,
+    /// Order in which key types are tried (accepted; sealant has age keys only).
+    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "TYPES")]
+    pub decryption_order: Option<String>,
+    /// The file to rotate.
+    pub file: Option<PathBuf>,
+}
+
+/// Recipients `rotate` adds to the first key group or removes from every group.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RekeyArgs {
+    /// Add these age recipients (comma-separated) to the first key group.
+    #[arg(long, value_name = "RECIPIENTS")]
+    pub add_age: Option<String>,
+    /// Remove these age recipients (comma-separated) from every key group.
+    #[arg(long, value_name = "RECIPIENTS")]
+    pub rm_age: Option<String>,
+    /// Remove these PGP fingerprints (adding is not supported: age only).
+    #[arg(long, value_name = "FPS")]
+    pub rm_pgp: Option<String>,
+    /// Remove these AWS KMS ARNs (adding is not supported: age only).
+    #[arg(long, value_name = "ARNS")]
+    pub rm_kms: Option<String>,
+    /// Remove these GCP KMS resource IDs (adding is not supported: age only).
+    #[arg(long, value_name = "IDS")]
+    pub rm_gcp_kms: Option<String>,
+    /// Remove these Azure Key Vault key URLs (adding is not supported: age only).
+    #[arg(long, value_name = "URLS")]
+    pub rm_azure_kv: Option<String>,
+    /// Remove these Vault transit key URIs (adding is not supported: age only).
+    #[arg(long, value_name = "URIS")]
+    pub rm_hc_vault_transit: Option<String>,
+    /// Remove these HuaweiCloud KMS key IDs (adding is not supported: age only).
+    #[arg(long, value_name = "IDS")]
+    pub rm_hckms: Option<String>,
+    /// Not supported (sealant wraps data keys for age recipients only).
+    #[arg(long, value_name = "FPS", hide = true)]
+    pub add_pgp: Option<String>,
+    /// Not supported (age only).
+    #[arg(long, value_name = "ARNS", hide = true)]
+    pub add_kms: Option<String>,
+    /// Not supported (age only).
+    #[arg(long, value_name = "IDS", hide = true)]
+    pub add_gcp_kms: Option<String>,
+    /// Not supported (age only).
+    #[arg(long, value_name = "URLS", hide = true)]
+    pub add_azure_kv: Option<String>,
+    /// Not supported (age only).
+    #[arg(long, value_name = "URIS", hide = true)]
+    pub add_hc_vault_transit: Option<String>,
+    /// Not supported (age only).
+    #[arg(long, value_name = "IDS", hide = true)]
+    pub add_hckms: Option<String>,
+    /// KMS encryption context (accepted for compatibility; unused).
+    #[arg(long, value_name = "CONTEXT", hide = true)]
+    pub encryption_context: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdatekeysArgs {
+    /// Apply the changes without asking (needed when standard input is not a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Show the changes and write nothing.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Keep the data key even when a recipient is removed (sops's behaviour). By
+    /// default a removal also rotates the data key: the removed party knows the old one.
+    #[arg(long)]
+    pub no_rotate: bool,
+    /// Every encrypted file under the config's directory that a creation rule matches
+    /// (.git is skipped, and so are files that are not encrypted).
+    #[arg(long)]
+    pub all: bool,
+    /// Input format (default: from each file's name).
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+    /// The Shamir threshold to write (default: the rule's shamir_threshold, else the
+    /// number of key groups).
+    #[arg(long, value_name = "N")]
+    pub shamir_secret_sharing_threshold: Option<usize>,
+    /// The files to update.
+    #[arg(conflicts_with = "all")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GroupsArgs {
+    #[command(subcommand)]
+    pub command: GroupsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// Add a key group and split the data key again among all groups. Values, mac and
+    /// lastmodified do not change.
+    Add(Box<GroupsAddArgs>),
+    /// Delete key group INDEX (0-based); refused if the Shamir threshold could no
+    /// longer be met.
+    Delete(GroupsDeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GroupsAddArgs {
+    /// The encrypted file (or give it as the argument).
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// age recipients of the new group; comma-separated, and the flag can be repeated.
+    #[arg(long, value_name = "RECIPIENTS")]
+    pub age: Vec<String>,
+    /// Write the result back to the file (default: standard output).
+    #[arg(short = 'i', long)]
+    pub in_place: bool,
+    /// How many groups recover the data key (default: the file's, else all groups).
+    #[arg(long, value_name = "N")]
+    pub shamir_secret_sharing_threshold: Option<usize>,
+    #[command(flatten)]
+    pub unsupported: GroupKindArgs,
+    /// The file, when --file is not given.
+    pub path: Option<PathBuf>,
+}
+
+/// Key kinds sops can put in a group and sealant cannot wrap for.
+#[derive(Debug, Args, Default)]
+pub struct GroupKindArgs {
+    #[arg(long, value_name = "FP", hide = true)]
+    pub pgp: Vec<String>,
+    #[arg(long, value_name = "ARN", hide = true)]
+    pub kms: Vec<String>,
+    #[arg(long, value_name = "ID", hide = true)]
+    pub gcp_kms: Vec<String>,
+    #[arg(long, value_name = "URL", hide = true)]
+    pub azure_kv: Vec<String>,
+    #[arg(long, value_name = "URI", hide = true)]
+    pub hc_vault_transit: Vec<String>,
+    #[arg(long, value_name = "ID", hide = true)]
+    pub hckms: Vec<String>,
+    #[arg(long, value_name = "PROFILE", hide = true)]
+    pub aws_profile: Option<String>,
+    #[arg(long, value_name = "CONTEXT", hide = true)]
+    pub encryption_context: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GroupsDeleteArgs {
+    /// The encrypted file (or give it before INDEX).
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Write the result back to the file (default: standard output).
+    #[arg(short = 'i', long)]
+    pub in_place: bool,
+    /// The threshold to write (default: the file's).
+    #[arg(long, value_name = "N")]
+    pub shamir_secret_sharing_threshold: Option<usize>,
+    /// [FILE] INDEX: the group to delete, 0-based.
+    #[arg(value_name = "INDEX")]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FilestatusArgs {
+    /// Input format (default: from the file name).
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+    /// The file to check (further arguments are ignored, as in sops).
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 pub mod args;
 mod edit;
 mod exec;
+mod keys_cmd;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -160,11 +161,38 @@ fn dispatch(cli: Cli, env: &Env) -> Result<i32> {
         },
         Command::ExecEnv(a) => exec::exec_env(&a, env),
         Command::ExecFile(a) => exec::exec_file(&a, env),
+        Command::Rotate(a) => keys_cmd::rotate(&a, env),
+        Command::Updatekeys(a) => keys_cmd::updatekeys(&a, &globals, env),
+        Command::Groups(g) => match g.command {
+            args::GroupsCommand::Add(a) => keys_cmd::groups_add(&a, env),
+            args::GroupsCommand::Delete(a) => keys_cmd::groups_delete(&a, env),
+        },
+        Command::Filestatus(a) => keys_cmd::filestatus(&a),
     }
 }
 
 /// The subcommand a legacy flag line stands for (`-e FILE` is `encrypt FILE`).
 fn legacy_command(l: args::Legacy) -> Result<Command> {
+    if l.rotate {
+        if l.encrypt || l.decrypt {
+            return Err(Error::Conflict(
+                "choose one of --encrypt, --decrypt and --rotate".into(),
+            ));
+        }
+        return Ok(Command::Rotate(args::RotateArgs {
+            output: l.output,
+            types: l.types,
+            rekey: l.rekey,
+            ignore_mac: l.ignore_mac,
+            decryption_order: None,
+            file: l.file,
+        }));
+    }
+    if let Some(flag) = keys_cmd::rekey_flag_given(&l.rekey) {
+        return Err(Error::Usage(format!(
+            "{flag} changes recipients only together with --rotate (-r)"
+        )));
+    }
     match (l.encrypt, l.decrypt) {
         (true, false) => Ok(Command::Encrypt(args::EncryptArgs {
             output: l.output,
