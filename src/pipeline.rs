@@ -346,9 +346,22 @@ pub fn rewrap(
         layout: _,
     } = store::parse(format, input_bytes, file, Stage::Encrypted)?;
     let found = parsed.metadata.take().ok_or(Error::MetadataNotFound)?;
-    let mut metadata = Metadata::from_node(&found.tree)?;
-    let data_key = recover_data_key(&metadata, ring)?;
-    check_data_key(&metadata, &data_key)?;
+    let Unlocked {
+        mut metadata,
+        lastmodified,
+        data_key,
+        cipher,
+        ..
+    } = unlock(&found.tree, ring)?;
+    // The data key must be this file's: AES-GCM authenticates the MAC, so a wrong key
+    // (a damaged or forged envelope) is caught before it is wrapped for anyone.
+    mac::decrypt_mac(&cipher, &metadata.mac, &lastmodified).map_err(|_| {
+        Error::MacMismatch(
+            "the data key recovered from the key groups does not decrypt the file's MAC \
+             (a damaged or tampered key entry?); nothing was rewritten"
+                .into(),
+        )
+    })?;
     metadata.key_groups = wrap_key_groups(&data_key, keys.key_groups, threshold)?;
     metadata.shamir_threshold = threshold;
 
@@ -372,22 +385,6 @@ pub fn rewrap(
     metadata.unmark_sealant();
     metadata.remove_unknown(hints::FIELD);
     store::emit(format, &parsed.docs, Some(&metadata.to_node()))
-}
-
-/// Checks that `data_key` is this file's: it must decrypt the MAC (AES-GCM
-/// authenticates it), so a wrong key is caught before it is wrapped for anyone.
-fn check_data_key(metadata: &Metadata, data_key: &DataKey) -> Result<()> {
-    let lastmodified = timestamp::parse_rfc3339(&metadata.lastmodified)
-        .map_err(|_| Error::Metadata("lastmodified is not an RFC 3339 timestamp".into()))?;
-    let cipher = ValueCipher::new(data_key);
-    mac::decrypt_mac(&cipher, &metadata.mac, &lastmodified).map_err(|_| {
-        Error::MacMismatch(
-            "the data key recovered from the key groups does not decrypt the file's MAC \
-             (a damaged or tampered key entry?); nothing was rewritten"
-                .into(),
-        )
-    })?;
-    Ok(())
 }
 
 /// The metadata of an encrypted file, read without decrypting anything.

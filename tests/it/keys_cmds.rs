@@ -1017,3 +1017,54 @@ fn filestatus_prints_what_sops_prints() {
     sealant().arg("filestatus").fails_with(100);
     sops.arg("filestatus").fails_with(100);
 }
+
+/// The text before the `sops` block (YAML).
+fn body(text: &[u8]) -> String {
+    let text = String::from_utf8_lossy(text);
+    text[..text.find("\nsops:").expect("a sops block")].to_string()
+}
+
+#[test]
+fn rewrapping_keeps_a_sealant_file_outside_its_sops_block() {
+    let (_d, dir) = workdir();
+    let file = sealant_file(&dir, "s.yaml", &plain_yaml(), &[1]);
+    let before = read(&file);
+    sealant()
+        .args(["groups", "add", "-i", "--age", &recipient(2), "-f"])
+        .arg(&file)
+        .key(1)
+        .succeeds();
+    let after = read(&file);
+    assert_eq!(body(&before), body(&after));
+    let field = |t: &[u8], f: &str| {
+        String::from_utf8_lossy(t)
+            .lines()
+            .find(|l| l.trim_start().starts_with(f))
+            .map(str::to_string)
+    };
+    for f in ["lastmodified:", "mac:", "sealant_layout:"] {
+        assert_eq!(field(&before, f), field(&after, f), "{f}");
+    }
+}
+
+#[test]
+fn a_forged_envelope_is_never_passed_on() {
+    // File A's envelope replaced by one holding file B's data key: the key unwraps, but
+    // it is not A's; rewrapping it would lock everyone out. Refused (MAC, exit 51).
+    let (_d, dir) = workdir();
+    let a = sealant_file(&dir, "a.json", &plain_json(), &[1]);
+    let b = sealant_file(&dir, "b.json", &plain_json(), &[1]);
+    let mut doc: serde_json::Value = serde_json::from_slice(&read(&a)).unwrap();
+    let other: serde_json::Value = serde_json::from_slice(&read(&b)).unwrap();
+    doc["sops"]["age"][0]["enc"] = other["sops"]["age"][0]["enc"].clone();
+    fs::write(&a, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let before = read(&a);
+    let out = sealant()
+        .args(["groups", "add", "-i", "--age", &recipient(2), "-f"])
+        .arg(&a)
+        .key(1)
+        .fails_with(51);
+    assert!(out.stderr.contains("does not decrypt the file's MAC"), "{}", out.stderr);
+    assert_no_secret(&out);
+    assert_eq!(read(&a), before);
+}
