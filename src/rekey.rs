@@ -123,10 +123,10 @@ pub fn master_keys(layout: &KeyLayout) -> Result<Vec<Vec<Box<dyn MasterKey>>>> {
                     let mut parsed = parse_recipients(k.id())?;
                     match (parsed.pop(), parsed.is_empty()) {
                         (Some(r), true) => Ok(Box::new(r) as Box<dyn MasterKey>),
-                        _ => Err(Error::Recipient(format!(
-                            "expected one age recipient, found {:?}",
-                            k.id()
-                        ))),
+                        // Not echoed: it was not read as a public key.
+                        _ => Err(Error::Recipient(
+                            "a key entry does not hold exactly one age recipient".into(),
+                        )),
                     }
                 })
                 .collect()

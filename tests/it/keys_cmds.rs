@@ -1064,7 +1064,11 @@ fn a_forged_envelope_is_never_passed_on() {
         .arg(&a)
         .key(1)
         .fails_with(51);
-    assert!(out.stderr.contains("does not decrypt the file's MAC"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("does not decrypt the file's MAC"),
+        "{}",
+        out.stderr
+    );
     assert_no_secret(&out);
     assert_eq!(read(&a), before);
 }
