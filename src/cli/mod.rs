@@ -4,21 +4,24 @@
 pub mod args;
 mod edit;
 mod exec;
+mod tty;
 
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::Parser;
 
 use crate::config::{self, Config, Explanation, Located};
 use crate::error::{code, Error, Result};
 use crate::fsutil;
-use crate::keys::{parse_recipients, IdentitySources, MasterKey};
+use crate::keys::{parse_recipients, IdentitySources, MasterKey, SharedPrompt};
 use crate::metadata::Selection;
 use crate::pipeline::{self, DecryptOptions, EncryptOptions};
 use crate::store::Format;
 use args::{Cli, Command, KeyArgs, OutputArgs, SelectionArgs, TypeArgs};
+pub use tty::TtyPrompt;
 
 /// The version sops-calling tools expect when sealant stands in for sops.
 pub const SOPS_COMPAT_VERSION: &str = "3.11.0";
@@ -32,6 +35,8 @@ pub struct Env {
     pub var: VarLookup,
     /// The name the program was invoked as (`sops` when run through a link).
     pub program: String,
+    /// Asks the user for passphrases and answers age plugins' questions.
+    pub prompt: SharedPrompt,
 }
 
 impl Env {
@@ -47,6 +52,7 @@ impl Env {
         Env {
             var: Box::new(|k| std::env::var(k).ok()),
             program,
+            prompt: Arc::new(TtyPrompt),
         }
     }
 }
@@ -315,7 +321,7 @@ fn flag_keys(keys: &KeyArgs, env: &Env) -> Result<Option<Vec<Box<dyn MasterKey>>
     };
     let keys: Vec<Box<dyn MasterKey>> = parse_recipients(&list)?
         .into_iter()
-        .map(|r| Box::new(r) as Box<dyn MasterKey>)
+        .map(|r| Box::new(r.with_prompt(env.prompt.clone())) as Box<dyn MasterKey>)
         .collect();
     if keys.is_empty() {
         return Err(Error::Usage(
@@ -551,7 +557,9 @@ fn decrypt(
     let output = output_format(types, input)?;
     let extract = extract.map(pipeline::parse_extract).transpose()?;
     let text = read(file, out)?;
-    let identities = load_identities(env)?;
+    // Loaded once for the whole file: SOPS_AGE_KEY_CMD runs once, whatever the number
+    // of envelopes.
+    let identities = load_identities(env);
     let opts = DecryptOptions {
         keys: &identities,
         ignore_mac,
@@ -565,9 +573,10 @@ fn decrypt(
     Ok(0)
 }
 
-/// The age identities from the environment (SOPS_AGE_KEY, _FILE, _CMD, keys.txt).
-fn load_identities(env: &Env) -> Result<crate::keys::Identities> {
-    IdentitySources::from_env(|k| (env.var)(k)).load()
+/// The age identities from the environment (the SSH keys, SOPS_AGE_KEY, _FILE, _CMD,
+/// keys.txt); passphrases and plugin questions go to the terminal.
+fn load_identities(env: &Env) -> crate::keys::Identities {
+    IdentitySources::from_env(|k| (env.var)(k)).load(env.prompt.clone())
 }
 
 fn print_warnings(warnings: &[crate::engine::Warning]) {
