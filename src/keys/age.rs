@@ -108,12 +108,10 @@ impl AgeRecipient {
                 Err(ssh::ParseRecipientKeyError::RsaModulusTooLarge) => Err(Error::Recipient(
                     "the ssh-rsa recipient is longer than age supports (16384 bits)".into(),
                 )),
-                Err(ssh::ParseRecipientKeyError::Unsupported(t)) => Err(Error::Recipient(
-                    format!(
-                        "{} keys cannot be age recipients (only ssh-ed25519 and ssh-rsa)",
-                        quotable(&t)
-                    ),
-                )),
+                Err(ssh::ParseRecipientKeyError::Unsupported(t)) => Err(Error::Recipient(format!(
+                    "{} keys cannot be age recipients (only ssh-ed25519 and ssh-rsa)",
+                    quotable(&t)
+                ))),
                 Err(_) => Err(Error::Recipient(format!(
                     "invalid SSH recipient ({key_type} …): expected `ssh-ed25519 AAAA…` or \
                      `ssh-rsa AAAA…`, as in a .pub file"
@@ -386,11 +384,17 @@ mod tests {
         assert!(m.contains("invalid age plugin recipient"), "{m}");
 
         let m = msg("age1pq1abcdef");
-        assert!(m.contains("post-quantum") && m.contains("not supported"), "{m}");
+        assert!(
+            m.contains("post-quantum") && m.contains("not supported"),
+            "{m}"
+        );
         let m = msg("age1notbech32");
         assert!(m.contains("invalid age recipient"), "{m}");
         let m = msg("ssh-dss AAAAB3NzaC1kc3MAAACBAP");
-        assert!(m.contains("invalid SSH recipient") && m.contains("ssh-dss"), "{m}");
+        assert!(
+            m.contains("invalid SSH recipient") && m.contains("ssh-dss"),
+            "{m}"
+        );
         assert!(!m.contains("AAAAB3"), "{m}");
         // Unknown shapes and secret keys are never echoed back.
         let m = msg("hunter2");

@@ -767,8 +767,11 @@ mod tests {
         for armor in [true, false] {
             let prompt = Scripted::answering(&[Ok(PASS)]);
             let mut ids = with(&prompt);
-            ids.add_source("$SOPS_AGE_KEY_FILE (k.age)", &protected(&key_text(1), PASS, armor))
-                .unwrap();
+            ids.add_source(
+                "$SOPS_AGE_KEY_FILE (k.age)",
+                &protected(&key_text(1), PASS, armor),
+            )
+            .unwrap();
             assert!(prompt.asked().is_empty(), "nothing asked before use");
             assert!(ids.unwrap(&env).unwrap().is_some());
             assert!(ids.unwrap(&env).unwrap().is_some());
@@ -801,21 +804,30 @@ mod tests {
         let env = simple_envelope();
         let secret = key_text(1);
         let cases = [
-            (Err("there is no terminal to ask on"), "a passphrase is needed"),
+            (
+                Err("there is no terminal to ask on"),
+                "a passphrase is needed",
+            ),
             (Ok("wrong"), "incorrect passphrase"),
         ];
         for (answer, expected) in cases {
             let prompt = Scripted::answering(&[answer]);
             let mut ids = with(&prompt);
-            ids.add_source("$SOPS_AGE_KEY_FILE (k.age)", &protected(&secret, PASS, true))
-                .unwrap();
+            ids.add_source(
+                "$SOPS_AGE_KEY_FILE (k.age)",
+                &protected(&secret, PASS, true),
+            )
+            .unwrap();
             for _ in 0..2 {
                 let err = ids.unwrap(&env).unwrap_err();
                 assert_eq!(err.exit_code(), 128);
                 let err = err.to_string();
                 assert!(err.contains("$SOPS_AGE_KEY_FILE (k.age)"), "{err}");
                 assert!(err.contains(expected), "{err}");
-                assert!(!err.contains("AGE-SECRET-KEY") && !err.contains(PASS), "{err}");
+                assert!(
+                    !err.contains("AGE-SECRET-KEY") && !err.contains(PASS),
+                    "{err}"
+                );
             }
             assert_eq!(prompt.asked().len(), 1, "asked once per process");
         }
@@ -828,7 +840,10 @@ mod tests {
         ids.add_text("plain", &key_text(2)).unwrap();
         let results: Vec<_> = other.iter().map(|e| ids.unwrap(e)).collect();
         assert!(results.iter().any(|r| matches!(r, Ok(Some(_)))));
-        assert!(results.iter().any(|r| r.is_err()), "the age1 envelope names the failure");
+        assert!(
+            results.iter().any(|r| r.is_err()),
+            "the age1 envelope names the failure"
+        );
     }
 
     fn ssh_key(ids: &mut Identities, rel: &str) -> String {
@@ -874,10 +889,16 @@ mod tests {
         assert!(prompt.asked().is_empty());
         assert_eq!(&ids.unwrap(&env).unwrap().unwrap()[..], &data_key);
         assert_eq!(&ids.unwrap(&env).unwrap().unwrap()[..], &data_key);
-        assert_eq!(prompt.asked(), [format!("Enter passphrase for \"{path}\":")]);
+        assert_eq!(
+            prompt.asked(),
+            [format!("Enter passphrase for \"{path}\":")]
+        );
 
         for (answer, expected) in [
-            (Err("there is no terminal to ask on"), "a passphrase is needed"),
+            (
+                Err("there is no terminal to ask on"),
+                "a passphrase is needed",
+            ),
             (Ok("wrong"), "incorrect passphrase"),
         ] {
             let prompt = Scripted::answering(&[answer]);
@@ -900,7 +921,10 @@ mod tests {
             .add_ssh_key("/k/id_ed25519", b"hunter2 not a key")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("/k/id_ed25519") && !err.contains("hunter2"), "{err}");
+        assert!(
+            err.contains("/k/id_ed25519") && !err.contains("hunter2"),
+            "{err}"
+        );
         let ecdsa = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAaAAAABNlY2RzYS\n-----END OPENSSH PRIVATE KEY-----\n";
         assert!(ids.add_ssh_key("/k/id_ecdsa", ecdsa.as_bytes()).is_err());
         assert!(ids.is_empty());

@@ -431,7 +431,12 @@ mod tests {
         assert_eq!(srcs[2], "$SOPS_AGE_KEY");
         assert!(srcs[3].starts_with("$SOPS_AGE_KEY_FILE") && srcs[3].contains("file.txt"));
         assert_eq!(srcs[4], default.display().to_string());
-        assert!(ids.iter().next().unwrap().recipient().starts_with("ssh-ed25519 AAAA"));
+        assert!(ids
+            .iter()
+            .next()
+            .unwrap()
+            .recipient()
+            .starts_with("ssh-ed25519 AAAA"));
         // id_rsa does not exist: looked for, not an error.
         assert_eq!(ids.looked_in().len(), 6, "{:?}", ids.looked_in());
         assert!(ids.looked_in()[0].starts_with("$SOPS_AGE_SSH_PRIVATE_KEY_FILE"));
@@ -465,7 +470,10 @@ mod tests {
         let ids = sources.load(no_prompt());
         assert_eq!(ids.len(), 1);
         let notes = ids.notes().join("\n");
-        assert!(notes.contains("$SOPS_AGE_KEY_FILE") && notes.contains("cannot open"), "{notes}");
+        assert!(
+            notes.contains("$SOPS_AGE_KEY_FILE") && notes.contains("cannot open"),
+            "{notes}"
+        );
         assert!(notes.contains("$SOPS_AGE_SSH_PRIVATE_KEY_FILE"), "{notes}");
     }
 
@@ -481,11 +489,19 @@ mod tests {
         };
         let ids = sources.load(no_prompt());
         let notes = ids.notes().join("\n");
-        assert!(notes.contains("$SOPS_AGE_KEY") && notes.contains("line"), "{notes}");
+        assert!(
+            notes.contains("$SOPS_AGE_KEY") && notes.contains("line"),
+            "{notes}"
+        );
         assert!(!notes.contains("secret-garbage"), "{notes}");
         // The good key of the bad source is not used; the other source's key is.
         assert_eq!(ids.len(), 1);
-        assert!(ids.iter().next().unwrap().source().starts_with("$SOPS_AGE_KEY_FILE"));
+        assert!(ids
+            .iter()
+            .next()
+            .unwrap()
+            .source()
+            .starts_with("$SOPS_AGE_KEY_FILE"));
     }
 
     #[test]

@@ -51,7 +51,6 @@ pub fn yaml_envelopes(file: &str) -> Vec<String> {
     out
 }
 
-
 /// A scripted prompt: answers secrets from a list, records every question.
 #[derive(Default)]
 pub struct Scripted {
