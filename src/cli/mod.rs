@@ -321,7 +321,7 @@ fn flag_keys(keys: &KeyArgs, env: &Env) -> Result<Option<Vec<Box<dyn MasterKey>>
     };
     let keys: Vec<Box<dyn MasterKey>> = parse_recipients(&list)?
         .into_iter()
-        .map(|r| Box::new(r.with_prompt(env.prompt.clone())) as Box<dyn MasterKey>)
+        .map(|r| Box::new(r) as Box<dyn MasterKey>)
         .collect();
     if keys.is_empty() {
         return Err(Error::Usage(
@@ -420,7 +420,7 @@ fn plan(a: &PlanInput, globals: &Globals, env: &Env) -> Result<Plan> {
         }
         _ => None,
     };
-    let key_groups = match (from_flags, rule) {
+    let mut key_groups = match (from_flags, rule) {
         (Some(keys), _) => vec![keys],
         (None, Some((c, r))) => c.master_keys(r)?,
         (None, None) => {
@@ -431,6 +431,10 @@ fn plan(a: &PlanInput, globals: &Globals, env: &Env) -> Result<Plan> {
             ))
         }
     };
+    // Plugins may ask the user while wrapping: on the terminal.
+    for key in key_groups.iter_mut().flatten() {
+        key.set_prompt(env.prompt.clone());
+    }
     let rule = rule.map(|(_, r)| r);
     Ok(Plan {
         key_groups,

@@ -42,7 +42,8 @@ impl AgeRecipient {
     /// it), `age1<plugin>1…` plugin, `age1…` X25519, `ssh-…` SSH.
     ///
     /// A plugin's binary is looked for on `PATH` when the data key is wrapped. Its
-    /// questions go nowhere unless [`with_prompt`](Self::with_prompt) gives a prompt.
+    /// questions go nowhere unless [`with_prompt`](Self::with_prompt) (or
+    /// [`MasterKey::set_prompt`]) gives a prompt.
     ///
     /// The recipient text is quoted in errors only when it is a public-key form: a
     /// string of unknown shape might be a secret pasted in the wrong place.
@@ -128,9 +129,7 @@ impl AgeRecipient {
     /// Sends a plugin recipient's messages and questions to `prompt` (no effect on
     /// other kinds).
     pub fn with_prompt(mut self, prompt: SharedPrompt) -> Self {
-        if let RecipientKey::Plugin { prompt: p, .. } = &mut self.key {
-            *p = prompt;
-        }
+        self.set_prompt(prompt);
         self
     }
 
@@ -166,6 +165,12 @@ impl MasterKey for AgeRecipient {
 
     fn wrap(&self, data_key: &[u8]) -> Result<String> {
         wrap(data_key, self)
+    }
+
+    fn set_prompt(&mut self, prompt: SharedPrompt) {
+        if let RecipientKey::Plugin { prompt: p, .. } = &mut self.key {
+            *p = prompt;
+        }
     }
 }
 

@@ -32,6 +32,9 @@ pub trait MasterKey: fmt::Debug {
     fn recipient(&self) -> &str;
     /// Encrypts `data_key` to this key; the result is the entry's `enc` text.
     fn wrap(&self, data_key: &[u8]) -> Result<String>;
+    /// Where a key that may ask the user while wrapping (an age plugin) sends its
+    /// messages and questions. Most keys ask nothing.
+    fn set_prompt(&mut self, _prompt: SharedPrompt) {}
 }
 
 /// Why sealant cannot use a key the file is encrypted for, if it cannot: `kind` is the

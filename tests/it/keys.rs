@@ -278,6 +278,27 @@ fn plugins_run_for_sealant_and_interoperate_with_sops() {
         assert_no_secret(&out, &["2468"]);
     }
 
+    // A plugin recipient from a creation rule talks to the user too.
+    fs::write(
+        dir.path().join("rules.yaml"),
+        format!("creation_rules:\n  - age: {recipient}\n"),
+    )
+    .unwrap();
+    let out = sealant()
+        .arg("--config")
+        .arg(dir.path().join("rules.yaml"))
+        .arg("encrypt")
+        .arg(vector("plain/simple.yaml"))
+        .env("PATH", path_with_plugin())
+        .env("SEALANTTEST_MSG", "wrapping for a rule")
+        .succeeds();
+    assert!(
+        out.stderr
+            .contains("age-plugin-sealanttest: wrapping for a rule"),
+        "{}",
+        out.stderr
+    );
+
     let Some(_) = sops() else { return };
     let out = sops()
         .unwrap()
