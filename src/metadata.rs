@@ -469,7 +469,7 @@ impl Metadata {
         self.remove_unknown(SEALANT_FIELD);
     }
 
-    /// Every recipient and other key, for messages.
+    /// Every recipient and other key, for messages; a key sealant cannot use says so.
     pub fn describe_keys(&self) -> Vec<String> {
         let mut out = Vec::new();
         for (i, g) in self.key_groups.iter().enumerate() {
@@ -478,14 +478,37 @@ impl Metadata {
             } else {
                 String::new()
             };
+            let why = |kind: &str, recipient: &str| {
+                crate::keys::unusable(kind, recipient)
+                    .map(|w| format!(" ({w})"))
+                    .unwrap_or_default()
+            };
             for k in &g.age {
-                out.push(format!("{prefix}age {}", k.recipient));
+                let why = why("age", &k.recipient);
+                out.push(format!("{prefix}age {}{why}", k.recipient));
             }
-            for d in g.other_descriptions() {
-                out.push(format!("{prefix}{d}"));
+            for ((kind, _), d) in g.other.iter().zip(g.other_descriptions()) {
+                out.push(format!("{prefix}{d}{}", why(kind, "")));
             }
         }
         out
+    }
+
+    /// True when the file has keys and sealant can use none of them (only PGP, cloud
+    /// KMS or post-quantum age keys).
+    pub fn only_unusable_keys(&self) -> bool {
+        let mut keys = self.key_groups.iter().flat_map(|g| {
+            g.age
+                .iter()
+                .map(|k| ("age", k.recipient.as_str()))
+                .chain(g.other.iter().map(|(kind, _)| (kind.as_str(), "")))
+        });
+        let mut any = false;
+        let all_unusable = keys.all(|(kind, r)| {
+            any = true;
+            crate::keys::unusable(kind, r).is_some()
+        });
+        any && all_unusable
     }
 }
 

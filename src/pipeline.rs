@@ -24,6 +24,10 @@ pub trait KeyRing {
     fn unwrap_age(&self, enc: &str) -> Result<Option<Zeroizing<Vec<u8>>>>;
     /// Where identities were looked for (names and paths, never contents).
     fn looked_in(&self) -> Vec<String>;
+    /// Problems met while loading identities (never contents), for the no-key error.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 impl KeyRing for Identities {
@@ -32,6 +36,9 @@ impl KeyRing for Identities {
     }
     fn looked_in(&self) -> Vec<String> {
         Identities::looked_in(self).to_vec()
+    }
+    fn notes(&self) -> Vec<String> {
+        Identities::notes(self).to_vec()
     }
 }
 
@@ -799,13 +806,29 @@ fn no_key_error(metadata: &Metadata, keys: &dyn KeyRing, report: &[String]) -> E
     for k in metadata.describe_keys() {
         msg.push_str(&format!("\n  {k}"));
     }
+    if metadata.only_unusable_keys() {
+        msg.push_str(
+            "\nsealant can use none of these keys: decrypt the file with sops, or have it \
+             encrypted for an age or SSH key too",
+        );
+    }
     let looked = keys.looked_in();
     if looked.is_empty() {
-        msg.push_str("\nno age identities were found; set SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or SOPS_AGE_KEY_CMD");
+        msg.push_str(
+            "\nno age identities were found; set SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, \
+             SOPS_AGE_KEY_CMD or SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+        );
     } else {
         msg.push_str("\nidentities were looked for in:");
         for l in looked {
             msg.push_str(&format!("\n  {l}"));
+        }
+    }
+    let notes = keys.notes();
+    if !notes.is_empty() {
+        msg.push_str("\nproblems with identities:");
+        for n in notes {
+            msg.push_str(&format!("\n  {n}"));
         }
     }
     Error::NoKey(msg)

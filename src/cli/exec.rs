@@ -109,7 +109,7 @@ pub(super) fn exec_env(a: &ExecEnvArgs, env: &Env) -> Result<i32> {
     let account = a.user.as_deref().map(lookup_user).transpose()?;
     let bytes = read_encrypted(&a.file)?;
     let vars = {
-        let tree = pipeline::decrypt_tree(&bytes, input, &name, &load_identities(env)?)?;
+        let tree = pipeline::decrypt_tree(&bytes, input, &name, &load_identities(env))?;
         print_warnings(&tree.warnings);
         vars::variables(tree.docs.first(), a.flatten, &name)?
     };
@@ -165,7 +165,7 @@ pub(super) fn exec_file(a: &ExecFileArgs, env: &Env) -> Result<i32> {
     let account = a.user.as_deref().map(lookup_user).transpose()?;
     let bytes = read_encrypted(&a.file)?;
     let plaintext = {
-        let keys = load_identities(env)?;
+        let keys = load_identities(env);
         let opts = DecryptOptions {
             keys: &keys,
             ignore_mac: false,

@@ -141,7 +141,7 @@ pub(super) fn rotate(a: &RotateArgs, env: &Env) -> Result<i32> {
     let input = super::input_format(Some(file), &a.types)?;
     let output = super::output_format(&a.types, input)?;
     let bytes = super::read(Some(file), &a.output)?;
-    let identities = super::load_identities(env)?;
+    let identities = super::load_identities(env);
     let opened = pipeline::open(
         &bytes,
         input,
@@ -342,7 +342,7 @@ fn rewrite_groups(
              sealant can wrap for; use sops for this file",
         )
     })?;
-    let identities = super::load_identities(env)?;
+    let identities = super::load_identities(env);
     let new = NewKeys {
         key_groups: &keys,
         shamir_threshold: threshold,
@@ -727,7 +727,7 @@ pub(super) fn updatekeys(a: &UpdatekeysArgs, globals: &Globals, env: &Env) -> Re
     }
 
     // 3. Apply: the same data key wrapped anew, or a new one when parties are removed.
-    let identities = super::load_identities(env)?;
+    let identities = super::load_identities(env);
     let progress = Progress::new(changes.len(), "updating");
     let results = parallel(&changes, |(job, expected)| {
         let r = apply(&ctx, job, expected, &identities, a.no_rotate);

@@ -5,21 +5,24 @@ pub mod args;
 mod edit;
 mod exec;
 mod keys_cmd;
+mod tty;
 
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::Parser;
 
 use crate::config::{self, Config, Explanation, Located};
 use crate::error::{code, Error, Result};
 use crate::fsutil;
-use crate::keys::{parse_recipients, IdentitySources, MasterKey};
+use crate::keys::{parse_recipients, IdentitySources, MasterKey, SharedPrompt};
 use crate::metadata::Selection;
 use crate::pipeline::{self, DecryptOptions, EncryptOptions};
 use crate::store::Format;
 use args::{Cli, Command, KeyArgs, OutputArgs, SelectionArgs, TypeArgs};
+pub use tty::TtyPrompt;
 
 /// The version sops-calling tools expect when sealant stands in for sops.
 pub const SOPS_COMPAT_VERSION: &str = "3.11.0";
@@ -33,6 +36,8 @@ pub struct Env {
     pub var: VarLookup,
     /// The name the program was invoked as (`sops` when run through a link).
     pub program: String,
+    /// Asks the user for passphrases and answers age plugins' questions.
+    pub prompt: SharedPrompt,
 }
 
 impl Env {
@@ -48,6 +53,7 @@ impl Env {
         Env {
             var: Box::new(|k| std::env::var(k).ok()),
             program,
+            prompt: Arc::new(TtyPrompt),
         }
     }
 }
@@ -442,7 +448,7 @@ fn plan(a: &PlanInput, globals: &Globals, env: &Env) -> Result<Plan> {
         }
         _ => None,
     };
-    let key_groups = match (from_flags, rule) {
+    let mut key_groups = match (from_flags, rule) {
         (Some(keys), _) => vec![keys],
         (None, Some((c, r))) => c.master_keys(r)?,
         (None, None) => {
@@ -453,6 +459,10 @@ fn plan(a: &PlanInput, globals: &Globals, env: &Env) -> Result<Plan> {
             ))
         }
     };
+    // Plugins may ask the user while wrapping: on the terminal.
+    for key in key_groups.iter_mut().flatten() {
+        key.set_prompt(env.prompt.clone());
+    }
     let rule = rule.map(|(_, r)| r);
     Ok(Plan {
         key_groups,
@@ -579,7 +589,9 @@ fn decrypt(
     let output = output_format(types, input)?;
     let extract = extract.map(pipeline::parse_extract).transpose()?;
     let text = read(file, out)?;
-    let identities = load_identities(env)?;
+    // Loaded once for the whole file: SOPS_AGE_KEY_CMD runs once, whatever the number
+    // of envelopes.
+    let identities = load_identities(env);
     let opts = DecryptOptions {
         keys: &identities,
         ignore_mac,
@@ -593,9 +605,10 @@ fn decrypt(
     Ok(0)
 }
 
-/// The age identities from the environment (SOPS_AGE_KEY, _FILE, _CMD, keys.txt).
-fn load_identities(env: &Env) -> Result<crate::keys::Identities> {
-    IdentitySources::from_env(|k| (env.var)(k)).load()
+/// The age identities from the environment (the SSH keys, SOPS_AGE_KEY, _FILE, _CMD,
+/// keys.txt); passphrases and plugin questions go to the terminal.
+fn load_identities(env: &Env) -> crate::keys::Identities {
+    IdentitySources::from_env(|k| (env.var)(k)).load(env.prompt.clone())
 }
 
 fn print_warnings(warnings: &[crate::engine::Warning]) {

@@ -1,24 +1,33 @@
-//! age X25519 recipients (encryption) and identities (decryption), spec §8.
+//! age recipients (encryption), spec §8.1: native X25519 (`age1…`), SSH public keys
+//! (`ssh-ed25519`, `ssh-rsa`) and age plugins (`age1NAME1…`, through `age-plugin-NAME`).
+//! The identities that decrypt are in `identity.rs`.
 
 use std::fmt;
-use std::io::Read;
 use std::str::FromStr;
 
-use age::armor::ArmoredReader;
-use age::x25519;
-use age::DecryptError;
-use zeroize::Zeroizing;
+use age::{ssh, x25519};
 
+use super::prompt::{no_prompt, PluginUi, SharedPrompt};
 use super::MasterKey;
 use crate::error::{Error, Result};
 
-const ARMOR_BEGIN: &str = "-----BEGIN AGE ENCRYPTED FILE-----";
-
-/// A native age X25519 recipient (`age1…`), keeping the user's exact text.
+/// An age recipient, keeping the user's exact text (for SSH keys, the whole
+/// `ssh-ed25519 AAAA… comment` line, as sops stores it).
 #[derive(Clone)]
 pub struct AgeRecipient {
     text: String,
-    key: x25519::Recipient,
+    key: RecipientKey,
+}
+
+#[derive(Clone)]
+enum RecipientKey {
+    X25519(x25519::Recipient),
+    Ssh(ssh::Recipient),
+    /// Wrapped by running `age-plugin-NAME`; its questions go to `prompt`.
+    Plugin {
+        recipient: age::plugin::Recipient,
+        prompt: SharedPrompt,
+    },
 }
 
 impl fmt::Debug for AgeRecipient {
@@ -29,9 +38,12 @@ impl fmt::Debug for AgeRecipient {
 
 impl AgeRecipient {
     /// Parses one recipient (already trimmed), classifying it the way sops does
-    /// (spec §8.1, first match wins): `age1pq1…` hybrid, `age1<plugin>1…` plugin,
-    /// `age1…` X25519, `ssh-…` SSH. Only X25519 is supported; the others give an
-    /// [`Error::Recipient`] naming their kind.
+    /// (spec §8.1, first match wins): `age1pq1…` hybrid (not supported: an error naming
+    /// it), `age1<plugin>1…` plugin, `age1…` X25519, `ssh-…` SSH.
+    ///
+    /// A plugin's binary is looked for on `PATH` when the data key is wrapped. Its
+    /// questions go nowhere unless [`with_prompt`](Self::with_prompt) (or
+    /// [`MasterKey::set_prompt`]) gives a prompt.
     ///
     /// The recipient text is quoted in errors only when it is a public-key form: a
     /// string of unknown shape might be a secret pasted in the wrong place.
@@ -45,37 +57,80 @@ impl AgeRecipient {
                     .into(),
             ));
         }
+        if text.contains("PRIVATE KEY") {
+            return Err(Error::Recipient(
+                "an SSH PRIVATE key was given as a recipient; give its public key (the \
+                 .pub file) instead"
+                    .into(),
+            ));
+        }
         let shown = quotable(text);
-        let unsupported = |kind: &str| {
-            Err(Error::Recipient(format!(
-                "{kind} recipients are not supported yet: {shown}"
-            )))
+        let made = |key| {
+            Ok(AgeRecipient {
+                text: text.to_owned(),
+                key,
+            })
         };
         if text.starts_with("age1pq1") {
-            return unsupported("hybrid post-quantum age (age1pq1…)");
+            return Err(Error::Recipient(format!(
+                "hybrid post-quantum age recipients (age1pq1…) are not supported by sealant \
+                 yet: {shown}"
+            )));
         }
         if let Some(rest) = text.strip_prefix("age1") {
             // Bech32 data never contains '1', so a second '1' marks `age1<plugin>1…`.
-            if let Some(end) = rest.find('1') {
-                let plugin = &rest[..end];
-                return unsupported(&format!("age plugin (age-plugin-{plugin})"));
+            if rest.contains('1') {
+                return match age::plugin::Recipient::from_str(text) {
+                    Ok(recipient) => made(RecipientKey::Plugin {
+                        recipient,
+                        prompt: no_prompt(),
+                    }),
+                    Err(why) => Err(Error::Recipient(format!(
+                        "invalid age plugin recipient {shown}: {why}"
+                    ))),
+                };
             }
             return match x25519::Recipient::from_str(text) {
-                Ok(key) => Ok(AgeRecipient {
-                    text: text.to_owned(),
-                    key,
-                }),
+                Ok(key) => made(RecipientKey::X25519(key)),
                 Err(why) => Err(Error::Recipient(format!(
                     "invalid age recipient {shown}: {why}"
                 ))),
             };
         }
         if text.starts_with("ssh-") {
-            return unsupported("SSH (ssh-ed25519, ssh-rsa)");
+            // Only the key type is echoed: the rest is long, and not needed to find it.
+            let key_type = text.split_whitespace().next().unwrap_or("ssh-");
+            let key_type = quotable(key_type);
+            return match ssh::Recipient::from_str(text) {
+                Ok(key) => made(RecipientKey::Ssh(key)),
+                Err(ssh::ParseRecipientKeyError::RsaModulusTooSmall) => Err(Error::Recipient(
+                    "the ssh-rsa recipient is shorter than 2048 bits, which age refuses".into(),
+                )),
+                Err(ssh::ParseRecipientKeyError::RsaModulusTooLarge) => Err(Error::Recipient(
+                    "the ssh-rsa recipient is longer than age supports (16384 bits)".into(),
+                )),
+                Err(ssh::ParseRecipientKeyError::Unsupported(t)) => Err(Error::Recipient(format!(
+                    "{} keys cannot be age recipients (only ssh-ed25519 and ssh-rsa)",
+                    quotable(&t)
+                ))),
+                Err(_) => Err(Error::Recipient(format!(
+                    "invalid SSH recipient ({key_type} …): expected `ssh-ed25519 AAAA…` or \
+                     `ssh-rsa AAAA…`, as in a .pub file"
+                ))),
+            };
         }
         Err(Error::Recipient(
-            "unknown recipient type (expected an age public key, age1…)".into(),
+            "unknown recipient type (expected an age public key, age1…, or an SSH public \
+             key, ssh-ed25519 or ssh-rsa)"
+                .into(),
         ))
+    }
+
+    /// Sends a plugin recipient's messages and questions to `prompt` (no effect on
+    /// other kinds).
+    pub fn with_prompt(mut self, prompt: SharedPrompt) -> Self {
+        self.set_prompt(prompt);
+        self
     }
 
     /// The recipient exactly as given (trimmed).
@@ -111,6 +166,12 @@ impl MasterKey for AgeRecipient {
     fn wrap(&self, data_key: &[u8]) -> Result<String> {
         wrap(data_key, self)
     }
+
+    fn set_prompt(&mut self, prompt: SharedPrompt) {
+        if let RecipientKey::Plugin { prompt: p, .. } = &mut self.key {
+            *p = prompt;
+        }
+    }
 }
 
 /// Parses a comma-separated recipient list (`--age`, `SOPS_AGE_RECIPIENTS`, a
@@ -127,193 +188,40 @@ pub fn parse_recipients(list: &str) -> Result<Vec<AgeRecipient>> {
 /// armored age file: `-----BEGIN AGE ENCRYPTED FILE-----`, base64 wrapped at 64 columns,
 /// a trailing newline. One file per recipient, as sops writes them.
 pub fn wrap(data_key: &[u8], recipient: &AgeRecipient) -> Result<String> {
-    age::encrypt_and_armor(&recipient.key, data_key).map_err(|e| {
+    let failed = |why: String| {
         Error::Recipient(format!(
-            "cannot encrypt the data key to {}: {e}",
+            "cannot encrypt the data key to {}: {why}",
             recipient.text
         ))
-    })
-}
-
-/// One age X25519 identity and where it came from.
-///
-/// `Debug` shows the public key and the source, never the secret.
-#[derive(Clone)]
-pub struct AgeIdentity {
-    key: x25519::Identity,
-    public: String,
-    source: String,
-}
-
-impl AgeIdentity {
-    /// The matching recipient (`age1…`).
-    pub fn recipient(&self) -> &str {
-        &self.public
-    }
-
-    /// Where the identity was found (a variable name or a path).
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-}
-
-impl fmt::Debug for AgeIdentity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AgeIdentity")
-            .field("recipient", &self.public)
-            .field("source", &self.source)
-            .finish_non_exhaustive()
-    }
-}
-
-/// All identities found, plus where they were looked for.
-#[derive(Clone, Debug, Default)]
-pub struct Identities {
-    ids: Vec<AgeIdentity>,
-    looked_in: Vec<String>,
-    notes: Vec<String>,
-}
-
-impl Identities {
-    /// No identities, nothing looked at.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Records that `source` (a variable name or a path, never contents) was consulted.
-    pub fn note_looked_in(&mut self, source: impl Into<String>) {
-        self.looked_in.push(source.into());
-    }
-
-    /// Parses identity text from `source` and adds what it holds (spec §8.2 format):
-    /// one identity per line; blank lines and `#` lines are skipped; surrounding
-    /// whitespace (and a `\r`) is ignored.
-    ///
-    /// * `AGE-SECRET-KEY-1…`: an X25519 identity.
-    /// * `AGE-PLUGIN-…` and `AGE-SECRET-KEY-PQ-1…`: recognised but not supported yet;
-    ///   skipped, and counted in [`notes`](Self::notes) so a "no key" error can say so.
-    /// * Anything else fails the whole source. The error names `source` and the line
-    ///   number, never the line.
-    /// * Passphrase-protected (age-encrypted) identity text fails with a clear message.
-    pub fn add_text(&mut self, source: &str, text: &str) -> Result<()> {
-        let head = text.trim_start();
-        if head.starts_with("age-encryption.org/") || head.starts_with("-----BEGIN AGE") {
-            return Err(Error::NoKey(format!(
-                "{source} holds a passphrase-protected identity file, which sealant does \
-                 not support yet"
-            )));
+    };
+    match &recipient.key {
+        RecipientKey::X25519(key) => {
+            age::encrypt_and_armor(key, data_key).map_err(|e| failed(e.to_string()))
         }
-        let mut found = Vec::new();
-        let (mut plugin, mut pq) = (0usize, 0usize);
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            if line.starts_with("AGE-PLUGIN-") {
-                plugin += 1;
-            } else if line.starts_with("AGE-SECRET-KEY-PQ-") {
-                pq += 1;
-            } else if line.starts_with("AGE-SECRET-KEY-1") {
-                let key = x25519::Identity::from_str(line).map_err(|_| {
-                    Error::NoKey(format!(
-                        "{source}: line {} is not a valid age identity (bad AGE-SECRET-KEY-1… \
-                         encoding)",
-                        n + 1
-                    ))
-                })?;
-                let public = key.to_public().to_string();
-                found.push(AgeIdentity {
-                    key,
-                    public,
-                    source: source.to_owned(),
-                });
-            } else {
-                return Err(Error::NoKey(format!(
-                    "{source}: line {} is not an age identity (expected AGE-SECRET-KEY-1…, \
-                     a comment or a blank line)",
-                    n + 1
-                )));
-            }
+        RecipientKey::Ssh(key) => {
+            age::encrypt_and_armor(key, data_key).map_err(|e| failed(e.to_string()))
         }
-        if plugin > 0 {
-            self.notes.push(format!(
-                "{source}: {plugin} age plugin identit{} skipped (plugins are not supported yet)",
-                if plugin == 1 { "y" } else { "ies" }
-            ));
+        RecipientKey::Plugin {
+            recipient: key,
+            prompt,
+        } => {
+            let binary = format!("age-plugin-{}", key.plugin());
+            let ui = PluginUi::new(prompt.clone(), binary.clone());
+            let plugin = age::plugin::RecipientPluginV1::new(
+                key.plugin(),
+                std::slice::from_ref(key),
+                &[],
+                ui.clone(),
+            )
+            .map_err(|_| failed(format!("the plugin {binary} was not found on PATH")))?;
+            age::encrypt_and_armor(&plugin, data_key).map_err(|e| {
+                // A failed question says more than the plugin's own error.
+                failed(
+                    ui.take_failure()
+                        .unwrap_or_else(|| format!("{binary}: {e}")),
+                )
+            })
         }
-        if pq > 0 {
-            self.notes.push(format!(
-                "{source}: {pq} post-quantum identit{} skipped (not supported yet)",
-                if pq == 1 { "y" } else { "ies" }
-            ));
-        }
-        self.ids.extend(found);
-        Ok(())
-    }
-
-    /// The identities, in load order.
-    pub fn iter(&self) -> impl Iterator<Item = &AgeIdentity> {
-        self.ids.iter()
-    }
-
-    pub fn len(&self) -> usize {
-        self.ids.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
-    }
-
-    /// Every place consulted, in order (variable names and paths; never contents).
-    pub fn looked_in(&self) -> &[String] {
-        &self.looked_in
-    }
-
-    /// Remarks for error messages, e.g. identities skipped as unsupported.
-    pub fn notes(&self) -> &[String] {
-        &self.notes
-    }
-
-    /// Unwraps an envelope with these identities; see [`unwrap`].
-    pub fn unwrap(&self, envelope: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
-        unwrap(envelope, self)
-    }
-}
-
-/// Decrypts an armored age envelope (an `enc` field) with `identities`.
-///
-/// * `Ok(Some(bytes))`: one identity matched; `bytes` is the data key or share.
-/// * `Ok(None)`: the envelope is fine but none of the identities is a recipient of it.
-/// * `Err(Error::Metadata)`: the envelope is malformed (not armored, bad base64, bad
-///   header, corrupted payload).
-///
-/// The text may still carry the indentation of a YAML block, or `\r\n` line ends: each
-/// line is trimmed and blank lines dropped before the armor is read. Stores that escape
-/// newlines (dotenv, INI) must unescape them first.
-pub fn unwrap(envelope: &str, identities: &Identities) -> Result<Option<Zeroizing<Vec<u8>>>> {
-    let malformed = |why: String| Error::Metadata(format!("malformed age envelope: {why}"));
-    let mut armored = String::with_capacity(envelope.len());
-    for line in envelope.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        armored.push_str(line);
-        armored.push('\n');
-    }
-    if !armored.starts_with(ARMOR_BEGIN) {
-        return Err(malformed(format!("it does not start with {ARMOR_BEGIN}")));
-    }
-    let decryptor = age::Decryptor::new_buffered(ArmoredReader::new(armored.as_bytes()))
-        .map_err(|e| malformed(e.to_string()))?;
-    let ids = identities.ids.iter().map(|i| &i.key as &dyn age::Identity);
-    match decryptor.decrypt(ids) {
-        Ok(mut reader) => {
-            let mut out = Zeroizing::new(Vec::with_capacity(33));
-            reader
-                .read_to_end(&mut out)
-                .map_err(|e| malformed(format!("the payload is corrupted ({e})")))?;
-            Ok(Some(out))
-        }
-        Err(DecryptError::NoMatchingKeys) => Ok(None),
-        Err(e) => Err(malformed(e.to_string())),
     }
 }
 
@@ -321,44 +229,9 @@ pub fn unwrap(envelope: &str, identities: &Identities) -> Result<Option<Zeroizin
 mod tests {
     use super::*;
     use crate::crypto::test_vectors;
+    use crate::keys::identity::{unwrap, Identities};
+    use crate::keys::testutil::*;
     use std::process::Command;
-
-    fn identities_from(files: &[&str]) -> Identities {
-        let mut ids = Identities::new();
-        for f in files {
-            let path = test_vectors::path(f);
-            let text = std::fs::read_to_string(&path).unwrap();
-            ids.add_text(&path.display().to_string(), &text).unwrap();
-        }
-        ids
-    }
-
-    fn pubkey(n: u8) -> String {
-        std::fs::read_to_string(test_vectors::path(&format!("keys/age{n}.pub")))
-            .unwrap()
-            .trim()
-            .to_owned()
-    }
-
-    /// The (still indented) `enc: |` blocks of a YAML vector, in file order.
-    fn yaml_envelopes(file: &str) -> Vec<String> {
-        let text = std::fs::read_to_string(test_vectors::path(file)).unwrap();
-        let mut out = Vec::new();
-        let mut current: Option<String> = None;
-        for line in text.lines() {
-            if line.trim() == ARMOR_BEGIN {
-                current = Some(String::new());
-            }
-            if let Some(block) = current.as_mut() {
-                block.push_str(line);
-                block.push('\n');
-                if line.trim() == "-----END AGE ENCRYPTED FILE-----" {
-                    out.push(current.take().unwrap());
-                }
-            }
-        }
-        out
-    }
 
     #[test]
     fn unwraps_simple_yaml_to_the_listed_data_key() {
@@ -503,19 +376,31 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_recipients_are_named() {
+    fn recipient_kinds_and_unsupported_ones_are_named() {
         let msg = |s: &str| parse_recipients(s).unwrap_err().to_string();
+        // SSH and plugin recipients parse; the stored text is the user's whole line.
         let ssh = std::fs::read_to_string(test_vectors::path("keys/ssh_ed25519.pub")).unwrap();
-        assert!(msg(&ssh).contains("SSH"), "{}", msg(&ssh));
+        let r = &parse_recipients(&ssh).unwrap()[0];
+        assert_eq!(r.as_str(), ssh.trim());
+        assert!(r.as_str().ends_with("sealant-test-only"));
         let plugin = "age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t";
-        let m = msg(plugin);
+        assert_eq!(parse_recipients(plugin).unwrap()[0].as_str(), plugin);
+        let m = msg("age1yubikey1qqqq");
+        assert!(m.contains("invalid age plugin recipient"), "{m}");
+
+        let m = msg("age1pq1abcdef");
         assert!(
-            m.contains("age-plugin-yubikey") && m.contains("not supported"),
+            m.contains("post-quantum") && m.contains("not supported"),
             "{m}"
         );
-        assert!(msg("age1pq1abcdef").contains("post-quantum"));
         let m = msg("age1notbech32");
         assert!(m.contains("invalid age recipient"), "{m}");
+        let m = msg("ssh-dss AAAAB3NzaC1kc3MAAACBAP");
+        assert!(
+            m.contains("invalid SSH recipient") && m.contains("ssh-dss"),
+            "{m}"
+        );
+        assert!(!m.contains("AAAAB3"), "{m}");
         // Unknown shapes and secret keys are never echoed back.
         let m = msg("hunter2");
         assert!(
@@ -525,6 +410,9 @@ mod tests {
         let secret = "AGE-SECRET-KEY-1PSKLE9KA85MFU7WRVC0FTHVUCJKLEXHRVK7N9A3UN3E26VLZ0MJQGSC2Q7";
         let m = msg(secret);
         assert!(m.contains("SECRET key") && !m.contains("PSKLE9"), "{m}");
+        let ssh_secret = std::fs::read_to_string(test_vectors::path("keys/ssh_ed25519")).unwrap();
+        let m = msg(&ssh_secret);
+        assert!(m.contains("PRIVATE key") && !m.contains("b3BlbnNza"), "{m}");
         // sops is case-sensitive about the prefix.
         assert!(msg(&pubkey(1).to_uppercase()).contains("unknown recipient type"));
         // One bad entry fails the list.
@@ -532,53 +420,33 @@ mod tests {
     }
 
     #[test]
-    fn identity_text_with_comments_and_several_keys() {
-        let mut text = String::from("\n# my keys\n\n");
-        for n in 1..=3 {
-            text.push_str(
-                &std::fs::read_to_string(test_vectors::path(&format!("keys/age{n}.txt"))).unwrap(),
-            );
-            text.push_str("   \r\n");
+    fn wraps_to_ssh_recipients_for_their_identities() {
+        for (public, private) in [
+            ("keys/ssh_ed25519.pub", "keys/ssh_ed25519"),
+            ("../keys/ssh_rsa.pub", "../keys/ssh_rsa"),
+        ] {
+            let text = std::fs::read_to_string(test_vectors::path(public)).unwrap();
+            let r = &parse_recipients(&text).unwrap()[0];
+            let key = [7u8; 32];
+            let env = r.wrap(&key).unwrap();
+            let mut ids = Identities::new();
+            let path = test_vectors::path(private);
+            ids.add_ssh_key(&path.display().to_string(), &std::fs::read(&path).unwrap())
+                .unwrap();
+            assert_eq!(&unwrap(&env, &ids).unwrap().unwrap()[..], &key, "{public}");
+            assert!(unwrap(&env, &identities_from(&["keys/age1.txt"]))
+                .unwrap()
+                .is_none());
         }
-        text.push_str("AGE-PLUGIN-YUBIKEY-1QQQQQQQQQQ\n");
-        let mut ids = Identities::new();
-        ids.add_text("keys.txt", &text).unwrap();
-        let recipients: Vec<&str> = ids.iter().map(AgeIdentity::recipient).collect();
-        assert_eq!(recipients, [pubkey(1), pubkey(2), pubkey(3)]);
-        assert!(ids.iter().all(|i| i.source() == "keys.txt"));
-        assert_eq!(ids.notes().len(), 1);
-        assert!(ids.notes()[0].contains("plugin"), "{:?}", ids.notes());
-        // Debug shows public keys only.
-        let shown = format!("{ids:?}");
-        assert!(!shown.contains("AGE-SECRET-KEY"), "{shown}");
-        assert!(shown.contains(&pubkey(2)));
     }
 
     #[test]
-    fn bad_identity_line_names_source_and_line_not_content() {
-        let good = std::fs::read_to_string(test_vectors::path("keys/age1.txt")).unwrap();
-        let text = format!("{good}\nhunter2-is-my-password\n");
-        let mut ids = Identities::new();
-        let err = ids.add_text("SOPS_AGE_KEY", &text).unwrap_err().to_string();
-        let line_no = good.lines().count() + 2;
-        assert!(err.contains("SOPS_AGE_KEY"), "{err}");
-        assert!(err.contains(&format!("line {line_no}")), "{err}");
-        assert!(!err.contains("hunter2"), "{err}");
-        assert!(ids.is_empty(), "a failed source adds nothing");
-
-        // A malformed secret key is not echoed either.
-        let bad_key = "AGE-SECRET-KEY-1PSKLE9KA85MFU7WRVC0FTHVUCJKLEXHRVK7N9A3UN3E26VLZ0MJQGSC2Q8";
-        let err = ids.add_text("f", bad_key).unwrap_err().to_string();
-        assert!(err.contains("line 1") && !err.contains("PSKLE9"), "{err}");
-
-        // Passphrase-protected identity files are recognised.
-        let err = ids
-            .add_text(
-                "SOPS_AGE_KEY_FILE",
-                "-----BEGIN AGE ENCRYPTED FILE-----\nxyz\n",
-            )
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("passphrase-protected"), "{err}");
+    fn a_missing_plugin_is_named_when_wrapping() {
+        let r = parse_recipients(MISSING_PLUGIN_RECIPIENT).unwrap();
+        let err = r[0].wrap(&[1u8; 32]).unwrap_err().to_string();
+        assert!(
+            err.contains("age-plugin-sealantmissing") && err.contains("not found on PATH"),
+            "{err}"
+        );
     }
 }

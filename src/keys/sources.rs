@@ -11,18 +11,18 @@ use std::sync::OnceLock;
 
 use zeroize::Zeroizing;
 
-use super::age::Identities;
-use crate::error::{Error, Result};
-
-/// sops caps identity sources at 16 MiB.
-const MAX_SOURCE_BYTES: u64 = 16 << 20;
+use super::identity::{Identities, MAX_SOURCE_BYTES};
+use super::prompt::SharedPrompt;
+use crate::error::Result;
 
 /// The places identities are read from, in the order sops reads them.
-///
-/// Not yet read (seams for later): `SOPS_AGE_SSH_PRIVATE_KEY_FILE`, `~/.ssh/id_ed25519`
-/// and `~/.ssh/id_rsa`.
 #[derive(Clone, Default)]
 pub struct IdentitySources {
+    /// `SOPS_AGE_SSH_PRIVATE_KEY_FILE`: an OpenSSH private key; it must exist when set.
+    pub ssh_key_file: Option<PathBuf>,
+    /// `~/.ssh/id_ed25519` and `~/.ssh/id_rsa`: read if they exist, whether or not
+    /// `SOPS_AGE_SSH_PRIVATE_KEY_FILE` is set (as sops does).
+    pub default_ssh_keys: Vec<PathBuf>,
     /// `SOPS_AGE_KEY`: identity text given inline.
     pub age_key: Option<Zeroizing<String>>,
     /// `SOPS_AGE_KEY_FILE`: an identity file; it must exist when set.
@@ -37,6 +37,8 @@ pub struct IdentitySources {
 impl fmt::Debug for IdentitySources {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IdentitySources")
+            .field("ssh_key_file", &self.ssh_key_file)
+            .field("default_ssh_keys", &self.default_ssh_keys)
             .field("age_key", &self.age_key.as_ref().map(|_| "<redacted>"))
             .field("age_key_file", &self.age_key_file)
             .field("age_key_cmd", &self.age_key_cmd.as_ref().map(|_| "<set>"))
@@ -48,9 +50,15 @@ impl fmt::Debug for IdentitySources {
 impl IdentitySources {
     /// Fills the sources from environment variables through `get` (pass
     /// `|k| std::env::var(k).ok()`). Variables set to the empty string count as unset.
+    /// The home directory is `$HOME` (`%USERPROFILE%` on Windows).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Self {
         let var = |k: &str| get(k).filter(|v| !v.is_empty());
+        let home = var(if cfg!(windows) { "USERPROFILE" } else { "HOME" }).map(PathBuf::from);
         IdentitySources {
+            ssh_key_file: var("SOPS_AGE_SSH_PRIVATE_KEY_FILE").map(PathBuf::from),
+            default_ssh_keys: home
+                .map(|h| vec![h.join(".ssh/id_ed25519"), h.join(".ssh/id_rsa")])
+                .unwrap_or_default(),
             age_key: var("SOPS_AGE_KEY").map(Zeroizing::new),
             age_key_file: var("SOPS_AGE_KEY_FILE").map(PathBuf::from),
             age_key_cmd: var("SOPS_AGE_KEY_CMD"),
@@ -58,41 +66,77 @@ impl IdentitySources {
         }
     }
 
-    /// Reads every source and merges what they hold. A source that is set but unusable
-    /// (missing file, failing command, a line that is not an identity) fails the whole
-    /// load, as in sops; the error names the source, never its contents.
+    /// Reads every source and merges what they hold, in sops's order: the SSH keys, then
+    /// `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY_CMD` and the default keys file.
+    ///
+    /// As in sops, a source that is set but unusable (missing file, failing command, a
+    /// line that is not an identity) does not stop the others: it adds nothing, and the
+    /// problem is kept in [`Identities::notes`] for the error shown if no identity can
+    /// decrypt. Notes name the source, never its contents. Passphrases and plugin
+    /// questions go to `prompt`, and only when an identity is used.
     ///
     /// This runs `SOPS_AGE_KEY_CMD` each time it is called; use an [`IdentityStore`]
     /// to load once.
-    pub fn load(&self) -> Result<Identities> {
-        let mut ids = Identities::new();
+    pub fn load(&self, prompt: SharedPrompt) -> Identities {
+        let mut ids = Identities::with_prompt(prompt);
+        if let Some(path) = &self.ssh_key_file {
+            let name = format!("$SOPS_AGE_SSH_PRIVATE_KEY_FILE ({})", path.display());
+            ids.note_looked_in(name.clone());
+            match read_capped(path) {
+                Ok(bytes) => noted(&mut ids, |ids| {
+                    ids.add_ssh_key(&path.display().to_string(), &bytes)
+                }),
+                Err(why) => ids.note(format!("{name}: {why}")),
+            }
+        }
+        for path in &self.default_ssh_keys {
+            let name = path.display().to_string();
+            ids.note_looked_in(name.clone());
+            if path.exists() {
+                match read_capped(path) {
+                    Ok(bytes) => noted(&mut ids, |ids| ids.add_ssh_key(&name, &bytes)),
+                    Err(why) => ids.note(format!("{name}: {why}")),
+                }
+            }
+        }
         if let Some(text) = &self.age_key {
             ids.note_looked_in("$SOPS_AGE_KEY");
-            ids.add_text("$SOPS_AGE_KEY", text)?;
+            noted(&mut ids, |ids| ids.add_text("$SOPS_AGE_KEY", text));
         }
         if let Some(path) = &self.age_key_file {
             let name = format!("$SOPS_AGE_KEY_FILE ({})", path.display());
             ids.note_looked_in(name.clone());
-            let text = read_capped(path).map_err(|why| Error::NoKey(format!("{name}: {why}")))?;
-            ids.add_text(&name, &text)?;
+            match read_capped(path) {
+                Ok(bytes) => noted(&mut ids, |ids| ids.add_source(&name, &bytes)),
+                Err(why) => ids.note(format!("{name}: {why}")),
+            }
         }
         if let Some(cmd) = &self.age_key_cmd {
             let name = "$SOPS_AGE_KEY_CMD";
             ids.note_looked_in(name);
-            let text =
-                run_key_command(cmd).map_err(|why| Error::NoKey(format!("{name}: {why}")))?;
-            ids.add_text(name, &text)?;
+            match run_key_command(cmd) {
+                Ok(bytes) => noted(&mut ids, |ids| ids.add_source(name, &bytes)),
+                Err(why) => ids.note(format!("{name}: {why}")),
+            }
         }
         if let Some(path) = &self.default_keys_file {
             let name = path.display().to_string();
             ids.note_looked_in(name.clone());
             if path.exists() {
-                let text =
-                    read_capped(path).map_err(|why| Error::NoKey(format!("{name}: {why}")))?;
-                ids.add_text(&name, &text)?;
+                match read_capped(path) {
+                    Ok(bytes) => noted(&mut ids, |ids| ids.add_source(&name, &bytes)),
+                    Err(why) => ids.note(format!("{name}: {why}")),
+                }
             }
         }
-        Ok(ids)
+        ids
+    }
+}
+
+/// Runs one source's parse; a failure becomes a note (its message names the source).
+fn noted(ids: &mut Identities, add: impl FnOnce(&mut Identities) -> Result<()>) {
+    if let Err(e) = add(ids) {
+        ids.note(e.to_string());
     }
 }
 
@@ -117,23 +161,20 @@ fn user_config_dir(var: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
     })
 }
 
-fn read_capped(path: &Path) -> std::result::Result<Zeroizing<String>, String> {
+fn read_capped(path: &Path) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let mut bytes = Zeroizing::new(Vec::new());
     file.take(MAX_SOURCE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read: {e}"))?;
-    into_text(bytes)
+    capped(bytes)
 }
 
-fn into_text(bytes: Zeroizing<Vec<u8>>) -> std::result::Result<Zeroizing<String>, String> {
+fn capped(bytes: Zeroizing<Vec<u8>>) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
     if bytes.len() as u64 > MAX_SOURCE_BYTES {
         return Err("larger than 16 MiB".into());
     }
-    match std::str::from_utf8(&bytes) {
-        Ok(text) => Ok(Zeroizing::new(text.to_owned())),
-        Err(_) => Err("not UTF-8 text".into()),
-    }
+    Ok(bytes)
 }
 
 /// Runs the key command without a shell; stdin and stderr are the user's (so it can
@@ -141,7 +182,7 @@ fn into_text(bytes: Zeroizing<Vec<u8>>) -> std::result::Result<Zeroizing<String>
 ///
 /// Unlike the sops build this spec describes, `SOPS_AGE_RECIPIENT` is not set: the
 /// command runs once per process, not once per recipient.
-fn run_key_command(cmd: &str) -> std::result::Result<Zeroizing<String>, String> {
+fn run_key_command(cmd: &str) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
     let argv = split_command(cmd).map_err(|why| format!("cannot split the command: {why}"))?;
     let (program, args) = argv.split_first().ok_or("the command is empty")?;
     let output = Command::new(program)
@@ -155,7 +196,7 @@ fn run_key_command(cmd: &str) -> std::result::Result<Zeroizing<String>, String> 
     if !output.status.success() {
         return Err(format!("the command failed ({})", output.status));
     }
-    into_text(stdout)
+    capped(stdout)
 }
 
 /// Splits a command line into words the way a POSIX shell would, without expanding
@@ -235,16 +276,19 @@ pub fn split_command(s: &str) -> std::result::Result<Vec<String>, &'static str> 
 
 /// Identity sources plus the identities loaded from them, loaded lazily and at most once
 /// (so `SOPS_AGE_KEY_CMD` runs at most once per process, and not at all when nothing
-/// needs decrypting). A failed load is remembered too, and reported again on each call.
+/// needs decrypting).
 pub struct IdentityStore {
     sources: IdentitySources,
-    loaded: OnceLock<std::result::Result<Identities, String>>,
+    prompt: SharedPrompt,
+    loaded: OnceLock<Identities>,
 }
 
 impl IdentityStore {
-    pub fn new(sources: IdentitySources) -> Self {
+    /// A store over `sources`; passphrases and plugin questions go to `prompt`.
+    pub fn new(sources: IdentitySources, prompt: SharedPrompt) -> Self {
         IdentityStore {
             sources,
+            prompt,
             loaded: OnceLock::new(),
         }
     }
@@ -254,12 +298,10 @@ impl IdentityStore {
         &self.sources
     }
 
-    /// The identities, loading them on the first call. Errors are [`Error::NoKey`].
-    pub fn identities(&self) -> Result<&Identities> {
+    /// The identities, loading them on the first call (see [`IdentitySources::load`]).
+    pub fn identities(&self) -> &Identities {
         self.loaded
-            .get_or_init(|| self.sources.load().map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(|msg| Error::NoKey(msg.clone()))
+            .get_or_init(|| self.sources.load(self.prompt.clone()))
     }
 }
 
@@ -267,7 +309,7 @@ impl fmt::Debug for IdentityStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IdentityStore")
             .field("sources", &self.sources)
-            .field("loaded", &self.loaded.get().map(|r| r.is_ok()))
+            .field("loaded", &self.loaded.get().is_some())
             .finish()
     }
 }
@@ -276,6 +318,7 @@ impl fmt::Debug for IdentityStore {
 mod tests {
     use super::*;
     use crate::crypto::test_vectors;
+    use crate::keys::prompt::no_prompt;
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -320,6 +363,7 @@ mod tests {
             ("SOPS_AGE_KEY_FILE", "/k.txt"),
             ("SOPS_AGE_KEY_CMD", "pass show age"),
             ("SOPS_AGE_KEY_CMD_UNRELATED", "x"),
+            ("SOPS_AGE_SSH_PRIVATE_KEY_FILE", "/id"),
         ]));
         assert_eq!(
             s.age_key.as_deref().map(String::as_str),
@@ -327,6 +371,7 @@ mod tests {
         );
         assert_eq!(s.age_key_file, Some(PathBuf::from("/k.txt")));
         assert_eq!(s.age_key_cmd.as_deref(), Some("pass show age"));
+        assert_eq!(s.ssh_key_file, Some(PathBuf::from("/id")));
         let shown = format!("{s:?}");
         assert!(
             !shown.contains("XYZ") && !shown.contains("pass show"),
@@ -334,6 +379,24 @@ mod tests {
         );
         let s = IdentitySources::from_env(env(&[("SOPS_AGE_KEY", "")]));
         assert!(s.age_key.is_none());
+        assert!(s.default_ssh_keys.is_empty(), "no HOME, no ~/.ssh");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn default_ssh_keys_come_from_home_even_with_the_variable_set() {
+        let s = IdentitySources::from_env(env(&[
+            ("HOME", "/home/u"),
+            ("SOPS_AGE_SSH_PRIVATE_KEY_FILE", "/id"),
+        ]));
+        assert_eq!(
+            s.default_ssh_keys,
+            [
+                PathBuf::from("/home/u/.ssh/id_ed25519"),
+                PathBuf::from("/home/u/.ssh/id_rsa")
+            ]
+        );
+        assert_eq!(s.ssh_key_file, Some(PathBuf::from("/id")));
     }
 
     #[test]
@@ -344,56 +407,101 @@ mod tests {
         let default = dir.path().join("sops/age/keys.txt");
         std::fs::create_dir_all(default.parent().unwrap()).unwrap();
         std::fs::write(&default, format!("# default\n{}", key_text(3))).unwrap();
+        let ssh_dir = dir.path().join(".ssh");
+        std::fs::create_dir_all(&ssh_dir).unwrap();
+        std::fs::copy(
+            test_vectors::path("keys/ssh_ed25519"),
+            ssh_dir.join("id_ed25519"),
+        )
+        .unwrap();
         let sources = IdentitySources {
+            ssh_key_file: Some(test_vectors::path("keys/ssh_ed25519")),
+            default_ssh_keys: vec![ssh_dir.join("id_ed25519"), ssh_dir.join("id_rsa")],
             age_key: Some(Zeroizing::new(key_text(1))),
             age_key_file: Some(file.clone()),
             age_key_cmd: None,
             default_keys_file: Some(default.clone()),
         };
-        let ids = sources.load().unwrap();
-        assert_eq!(ids.len(), 3);
+        let ids = sources.load(no_prompt());
+        assert!(ids.notes().is_empty(), "{:?}", ids.notes());
         let srcs: Vec<&str> = ids.iter().map(|i| i.source()).collect();
-        assert_eq!(srcs[0], "$SOPS_AGE_KEY");
-        assert!(srcs[1].starts_with("$SOPS_AGE_KEY_FILE") && srcs[1].contains("file.txt"));
-        assert_eq!(srcs[2], default.display().to_string());
-        assert_eq!(ids.looked_in().len(), 3);
+        assert_eq!(srcs.len(), 5, "{srcs:?}");
+        assert!(srcs[0].ends_with("keys/ssh_ed25519"), "{srcs:?}");
+        assert!(srcs[1].ends_with(".ssh/id_ed25519"), "{srcs:?}");
+        assert_eq!(srcs[2], "$SOPS_AGE_KEY");
+        assert!(srcs[3].starts_with("$SOPS_AGE_KEY_FILE") && srcs[3].contains("file.txt"));
+        assert_eq!(srcs[4], default.display().to_string());
+        assert!(ids
+            .iter()
+            .next()
+            .unwrap()
+            .recipient()
+            .starts_with("ssh-ed25519 AAAA"));
+        // id_rsa does not exist: looked for, not an error.
+        assert_eq!(ids.looked_in().len(), 6, "{:?}", ids.looked_in());
+        assert!(ids.looked_in()[0].starts_with("$SOPS_AGE_SSH_PRIVATE_KEY_FILE"));
+        assert!(ids.looked_in()[2].ends_with(".ssh/id_rsa"));
         let all = ids.looked_in().join(" ");
         assert!(!all.contains("AGE-SECRET-KEY"), "{all}");
     }
 
     #[test]
-    fn default_file_is_optional_but_key_file_is_not() {
+    fn default_files_are_optional_and_a_missing_key_file_does_not_stop_the_others() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nope/keys.txt");
         let sources = IdentitySources {
             default_keys_file: Some(missing.clone()),
+            default_ssh_keys: vec![dir.path().join("nope/id_ed25519")],
             ..Default::default()
         };
-        let ids = sources.load().unwrap();
+        let ids = sources.load(no_prompt());
         assert!(ids.is_empty());
-        assert_eq!(ids.looked_in(), [missing.display().to_string()]);
+        assert!(ids.notes().is_empty(), "{:?}", ids.notes());
+        assert_eq!(ids.looked_in().len(), 2);
 
+        // As in sops: a set variable naming a missing file is a problem, noted, and the
+        // other sources still load.
         let sources = IdentitySources {
             age_key_file: Some(missing.clone()),
+            ssh_key_file: Some(dir.path().join("nope/ssh")),
+            age_key: Some(Zeroizing::new(key_text(1))),
             ..Default::default()
         };
-        let err = sources.load().unwrap_err();
-        assert_eq!(err.exit_code(), 128);
-        assert!(err.to_string().contains("SOPS_AGE_KEY_FILE"), "{err}");
+        let ids = sources.load(no_prompt());
+        assert_eq!(ids.len(), 1);
+        let notes = ids.notes().join("\n");
+        assert!(
+            notes.contains("$SOPS_AGE_KEY_FILE") && notes.contains("cannot open"),
+            "{notes}"
+        );
+        assert!(notes.contains("$SOPS_AGE_SSH_PRIVATE_KEY_FILE"), "{notes}");
     }
 
     #[test]
-    fn a_bad_source_fails_the_load_naming_it() {
+    fn a_bad_source_is_noted_by_name_and_adds_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("keys.txt");
+        std::fs::write(&file, key_text(2)).unwrap();
         let sources = IdentitySources {
             age_key: Some(Zeroizing::new(format!("{}\nsecret-garbage\n", key_text(1)))),
+            age_key_file: Some(file),
             ..Default::default()
         };
-        let err = sources.load().unwrap_err().to_string();
+        let ids = sources.load(no_prompt());
+        let notes = ids.notes().join("\n");
         assert!(
-            err.contains("$SOPS_AGE_KEY") && err.contains("line"),
-            "{err}"
+            notes.contains("$SOPS_AGE_KEY") && notes.contains("line"),
+            "{notes}"
         );
-        assert!(!err.contains("secret-garbage"), "{err}");
+        assert!(!notes.contains("secret-garbage"), "{notes}");
+        // The good key of the bad source is not used; the other source's key is.
+        assert_eq!(ids.len(), 1);
+        assert!(ids
+            .iter()
+            .next()
+            .unwrap()
+            .source()
+            .starts_with("$SOPS_AGE_KEY_FILE"));
     }
 
     #[test]
@@ -408,48 +516,48 @@ mod tests {
             counter.display(),
             keyfile.display()
         );
-        let store = IdentityStore::new(IdentitySources {
-            age_key_cmd: Some(cmd),
-            ..Default::default()
-        });
-        assert_eq!(store.identities().unwrap().len(), 1);
-        assert_eq!(store.identities().unwrap().len(), 1);
-        assert_eq!(std::fs::read_to_string(&counter).unwrap(), "run\n");
-        assert_eq!(
-            store.identities().unwrap().looked_in(),
-            ["$SOPS_AGE_KEY_CMD"]
+        let store = IdentityStore::new(
+            IdentitySources {
+                age_key_cmd: Some(cmd),
+                ..Default::default()
+            },
+            no_prompt(),
         );
+        assert!(!format!("{store:?}").contains("loaded: true"));
+        assert_eq!(store.identities().len(), 1);
+        assert_eq!(store.identities().len(), 1);
+        assert_eq!(std::fs::read_to_string(&counter).unwrap(), "run\n");
+        assert_eq!(store.identities().looked_in(), ["$SOPS_AGE_KEY_CMD"]);
     }
 
     #[test]
-    fn key_command_failures_are_reported() {
-        let failing = IdentityStore::new(IdentitySources {
-            age_key_cmd: Some("sh -c 'echo AGE-SECRET-KEY-1LEAK; exit 3'".into()),
-            ..Default::default()
-        });
-        let err = failing.identities().unwrap_err().to_string();
-        assert!(
-            err.contains("SOPS_AGE_KEY_CMD") && err.contains("failed"),
-            "{err}"
+    fn key_command_failures_are_noted() {
+        let failing = IdentityStore::new(
+            IdentitySources {
+                age_key_cmd: Some("sh -c 'echo AGE-SECRET-KEY-1LEAK; exit 3'".into()),
+                ..Default::default()
+            },
+            no_prompt(),
         );
-        assert!(!err.contains("LEAK"), "{err}");
-        // The failure is remembered, not retried.
-        assert!(failing.identities().is_err());
+        let notes = failing.identities().notes().join("\n");
+        assert!(
+            notes.contains("SOPS_AGE_KEY_CMD") && notes.contains("failed"),
+            "{notes}"
+        );
+        assert!(!notes.contains("LEAK"), "{notes}");
+        assert!(failing.identities().is_empty());
 
-        let missing = IdentitySources {
-            age_key_cmd: Some("/nonexistent/sealant-test-cmd".into()),
-            ..Default::default()
+        let note = |cmd: &str| {
+            IdentitySources {
+                age_key_cmd: Some(cmd.into()),
+                ..Default::default()
+            }
+            .load(no_prompt())
+            .notes()
+            .join("\n")
         };
-        assert!(missing
-            .load()
-            .unwrap_err()
-            .to_string()
-            .contains("cannot run"));
-        let unbalanced = IdentitySources {
-            age_key_cmd: Some("echo 'oops".into()),
-            ..Default::default()
-        };
-        assert!(unbalanced.load().unwrap_err().to_string().contains("quote"));
+        assert!(note("/nonexistent/sealant-test-cmd").contains("cannot run"));
+        assert!(note("echo 'oops").contains("quote"));
     }
 
     #[test]

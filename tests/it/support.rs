@@ -167,6 +167,7 @@ impl Run {
             "SOPS_AGE_KEY",
             "SOPS_AGE_KEY_FILE",
             "SOPS_AGE_KEY_CMD",
+            "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
             "SOPS_AGE_RECIPIENTS",
             "SOPS_CONFIG",
             "SOPS_EDITOR",
