@@ -5,6 +5,7 @@ pub mod args;
 mod edit;
 mod exec;
 mod keys_cmd;
+mod set;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -168,6 +169,8 @@ fn dispatch(cli: Cli, env: &Env) -> Result<i32> {
             args::GroupsCommand::Delete(a) => keys_cmd::groups_delete(&a, env),
         },
         Command::Filestatus(a) => keys_cmd::filestatus(&a),
+        Command::Set(a) => set::set(&a, env),
+        Command::Unset(a) => set::unset(&a, env),
     }
 }
 

@@ -10,5 +10,6 @@ mod corpus;
 mod exec;
 mod keys_cmds;
 mod rewrite;
+mod set;
 mod support;
 mod vectors;

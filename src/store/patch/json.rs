@@ -138,7 +138,9 @@ impl Cx<'_> {
     fn render(&self, node: &Node, look: &Look) -> Result<String> {
         match look {
             Look::Lines { indent } => render_pretty(node, self.nl, indent, &self.unit),
-            Look::Inline { comma } => render_compact(node, &self.colon, comma.trim_start_matches(',')),
+            Look::Inline { comma } => {
+                render_compact(node, &self.colon, comma.trim_start_matches(','))
+            }
         }
     }
 

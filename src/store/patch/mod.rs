@@ -10,7 +10,9 @@
 //! List indexes count list items, not comments (sops counts a comment in a YAML list as
 //! an item; sealant's `--extract` does not either).
 //!
-//! Adding a format: one `edits` function in a module here, and an arm in [`text_edits`].
+//! Adding a format: an `edits` function in a module here (from a [`Plan`] and the
+//! store's [`sites::Sites`] to text edits), an arm in `change`, and the format in
+//! [`supports`].
 
 mod json;
 pub mod sites;
@@ -144,7 +146,13 @@ fn change(
     }))
 }
 
-fn unsupported(format: Format) -> Error {
+/// Whether `set` and `unset` can change files of this format.
+pub fn supports(format: Format) -> bool {
+    matches!(format, Format::Yaml | Format::Json | Format::Binary)
+}
+
+/// The error for a format [`supports`] refuses.
+pub fn unsupported(format: Format) -> Error {
     Error::Usage(format!(
         "set/unset for {}: not supported yet; use edit or replace",
         format.name()
@@ -213,7 +221,10 @@ fn normalize(node: Node, format: Format) -> Node {
         Node::Scalar(Leaf {
             value: Scalar::Float(f),
             span,
-        }) if f.fract() == 0.0 && f.abs() <= EXACT && (f != 0.0 || f.is_sign_positive() || format == Format::Yaml) => {
+        }) if f.fract() == 0.0
+            && f.abs() <= EXACT
+            && (f != 0.0 || f.is_sign_positive() || format == Format::Yaml) =>
+        {
             Node::Scalar(Leaf {
                 value: Scalar::Int(f as i64),
                 span,
@@ -249,15 +260,15 @@ fn normalize(node: Node, format: Format) -> Node {
 pub fn parse_value(json: &str) -> Result<Node> {
     let bad = |why: &str| Error::SetFormat(format!("the value to set is not valid JSON: {why}"));
     // The JSON store reads objects; the value is read as the member of one.
-    let wrapped = format!("{{\"v\":{json}\n}}");
+    let wrapped = Zeroizing::new(format!("{{\"v\":{json}\n}}"));
     let parsed = store::json::parse(&wrapped, "(value)").map_err(|e| match e {
         Error::Parse { what, .. } => bad(&what),
         _ => bad("not a single JSON value"),
     })?;
     let mut docs = parsed.docs;
     let items = docs.pop().map(|d| d.items).unwrap_or_default();
-    let [Item::Entry { key, value }] = <[Item; 1]>::try_from(items)
-        .map_err(|_| bad("not a single JSON value"))?
+    let [Item::Entry { key, value }] =
+        <[Item; 1]>::try_from(items).map_err(|_| bad("not a single JSON value"))?
     else {
         return Err(bad("not a single JSON value"));
     };
@@ -383,7 +394,9 @@ fn wrong_kind(file: &str, at: &[Step], what: &str, step: &Step) -> Error {
         display_path(at)
     };
     let step = display_path(std::slice::from_ref(step));
-    Error::Usage(format!("{file}: {at} is {what}, so {step} cannot be used there"))
+    Error::Usage(format!(
+        "{file}: {at} is {what}, so {step} cannot be used there"
+    ))
 }
 
 fn plan_set(doc: &Document, path: &[Step], value: Node, file: &str) -> Result<Option<Plan>> {
@@ -436,7 +449,8 @@ fn plan_set(doc: &Document, path: &[Step], value: Node, file: &str) -> Result<Op
 
 fn plan_unset(doc: &Document, path: &[Step], file: &str) -> Result<Plan> {
     let mut at = Here::Map(&doc.items);
-    let not_found = |what: String| Error::NotFound(format!("{file}: {what} ({})", display_path(path)));
+    let not_found =
+        |what: String| Error::NotFound(format!("{file}: {what} ({})", display_path(path)));
     for (i, step) in path.iter().enumerate() {
         let prefix = &path[..i];
         let child = match (at, step) {
@@ -444,8 +458,9 @@ fn plan_unset(doc: &Document, path: &[Step], file: &str) -> Result<Plan> {
                 .map(|(_, v)| v)
                 .ok_or_else(|| not_found(format!("Key not found: {k}")))?,
             (Here::Map(_), Step::Index(n)) => return Err(not_found(format!("Key not found: {n}"))),
-            (Here::List(items), Step::Index(n)) => nth_item(items, *n)
-                .ok_or_else(|| not_found(format!("Index {n} out of bounds")))?,
+            (Here::List(items), Step::Index(n)) => {
+                nth_item(items, *n).ok_or_else(|| not_found(format!("Index {n} out of bounds")))?
+            }
             (Here::List(_), step) => return Err(wrong_kind(file, prefix, "a list", step)),
             (Here::Leaf, step) => return Err(wrong_kind(file, prefix, "a scalar", step)),
         };

@@ -117,7 +117,6 @@ impl SiteRecorder {
         top.next_from = entry.end;
         top.site.entries.push(entry);
     }
-
 }
 
 /// Skips what may sit between two list items: blanks, line breaks, comments and a `,`.

@@ -39,12 +39,27 @@ fn junset(text: &str, p: &str) -> String {
 #[test]
 fn yaml_replaced_scalars_keep_their_quoting_and_comments() {
     let text = "a: 'x' # c\nb: \"y\"\nc: plain\nd: 1\n";
-    assert_eq!(yset(text, r#"["a"]"#, r#""new""#), "a: 'new' # c\nb: \"y\"\nc: plain\nd: 1\n");
-    assert_eq!(yset(text, r#"["b"]"#, r#""n""#), "a: 'x' # c\nb: \"n\"\nc: plain\nd: 1\n");
-    assert_eq!(yset(text, r#"["c"]"#, "5"), "a: 'x' # c\nb: \"y\"\nc: 5\nd: 1\n");
+    assert_eq!(
+        yset(text, r#"["a"]"#, r#""new""#),
+        "a: 'new' # c\nb: \"y\"\nc: plain\nd: 1\n"
+    );
+    assert_eq!(
+        yset(text, r#"["b"]"#, r#""n""#),
+        "a: 'x' # c\nb: \"n\"\nc: plain\nd: 1\n"
+    );
+    assert_eq!(
+        yset(text, r#"["c"]"#, "5"),
+        "a: 'x' # c\nb: \"y\"\nc: 5\nd: 1\n"
+    );
     // A string that would read as another type is quoted.
-    assert_eq!(yset(text, r#"["d"]"#, r#""true""#), "a: 'x' # c\nb: \"y\"\nc: plain\nd: \"true\"\n");
-    assert_eq!(yset(text, r#"["d"]"#, "null"), "a: 'x' # c\nb: \"y\"\nc: plain\nd: null\n");
+    assert_eq!(
+        yset(text, r#"["d"]"#, r#""true""#),
+        "a: 'x' # c\nb: \"y\"\nc: plain\nd: \"true\"\n"
+    );
+    assert_eq!(
+        yset(text, r#"["d"]"#, "null"),
+        "a: 'x' # c\nb: \"y\"\nc: plain\nd: null\n"
+    );
 }
 
 #[test]
@@ -67,7 +82,14 @@ fn yaml_an_equal_value_is_no_change() {
     let r = set(Format::Yaml, b"a: 1\n", "t", &path(r#"["a"]"#), value).unwrap();
     assert!(r.is_none());
     let value = parse_value(r#"{"x": [1, "y"]}"#).unwrap();
-    let r = set(Format::Yaml, b"a:\n  x: [1, y]\n", "t", &path(r#"["a"]"#), value).unwrap();
+    let r = set(
+        Format::Yaml,
+        b"a:\n  x: [1, y]\n",
+        "t",
+        &path(r#"["a"]"#),
+        value,
+    )
+    .unwrap();
     assert!(r.is_none());
 }
 
@@ -142,7 +164,10 @@ fn yaml_new_key_crlf() {
 
 #[test]
 fn yaml_new_key_in_flow_maps() {
-    assert_eq!(yset("f: {x: 1}\n", r#"["f"]["y"]"#, r#""v w""#), "f: {x: 1, y: v w}\n");
+    assert_eq!(
+        yset("f: {x: 1}\n", r#"["f"]["y"]"#, r#""v w""#),
+        "f: {x: 1, y: v w}\n"
+    );
     assert_eq!(
         yset("f: {x: 1}\n", r#"["f"]["y"]"#, r#"{"a": [1, "b,c"]}"#),
         "f: {x: 1, y: {a: [1, 'b,c']}}\n"
@@ -152,7 +177,10 @@ fn yaml_new_key_in_flow_maps() {
 
 #[test]
 fn yaml_new_key_into_an_empty_map_is_block() {
-    assert_eq!(yset("a:\n  b: {}\n", r#"["a"]["b"]["c"]"#, "1"), "a:\n  b:\n    c: 1\n");
+    assert_eq!(
+        yset("a:\n  b: {}\n", r#"["a"]["b"]["c"]"#, "1"),
+        "a:\n  b:\n    c: 1\n"
+    );
     assert_eq!(yset("{}\n", r#"["a"]"#, "1"), "a: 1\n");
 }
 
@@ -167,7 +195,11 @@ fn yaml_new_key_after_a_block_scalar_last_entry() {
 #[test]
 fn yaml_new_key_before_comments_after_the_last_entry() {
     assert_eq!(
-        yset("a:\n  x: 1 # own\n  # trailing\nb: 2\n", r#"["a"]["w"]"#, "2"),
+        yset(
+            "a:\n  x: 1 # own\n  # trailing\nb: 2\n",
+            r#"["a"]["w"]"#,
+            "2"
+        ),
         "a:\n  x: 1 # own\n  w: 2\n  # trailing\nb: 2\n"
     );
 }
@@ -218,18 +250,24 @@ fn yaml_list_indexes_skip_comments() {
 fn yaml_unset_removes_the_entry_lines_and_its_own_comment() {
     let text = "a: 1 # c\n# head b\nb:\n  c: 2\n  d: 3\ne: 4 # e\n";
     assert_eq!(yunset(text, r#"["b"]"#), "a: 1 # c\n# head b\ne: 4 # e\n");
-    assert_eq!(yunset(text, r#"["e"]"#), "a: 1 # c\n# head b\nb:\n  c: 2\n  d: 3\n");
-    assert_eq!(yunset(text, r#"["b"]["c"]"#), "a: 1 # c\n# head b\nb:\n  d: 3\ne: 4 # e\n");
+    assert_eq!(
+        yunset(text, r#"["e"]"#),
+        "a: 1 # c\n# head b\nb:\n  c: 2\n  d: 3\n"
+    );
+    assert_eq!(
+        yunset(text, r#"["b"]["c"]"#),
+        "a: 1 # c\n# head b\nb:\n  d: 3\ne: 4 # e\n"
+    );
     let once = yunset(text, r#"["b"]["c"]"#);
-    assert_eq!(yunset(&once, r#"["b"]["d"]"#), "a: 1 # c\n# head b\nb: {}\ne: 4 # e\n");
+    assert_eq!(
+        yunset(&once, r#"["b"]["d"]"#),
+        "a: 1 # c\n# head b\nb: {}\ne: 4 # e\n"
+    );
 }
 
 #[test]
 fn yaml_unset_block_scalars_and_nested_blocks() {
-    assert_eq!(
-        yunset("a: |\n  x\n  y\n\nb: 1\n", r#"["a"]"#),
-        "\nb: 1\n"
-    );
+    assert_eq!(yunset("a: |\n  x\n  y\n\nb: 1\n", r#"["a"]"#), "\nb: 1\n");
 }
 
 #[test]
@@ -267,7 +305,14 @@ fn missing_keys_and_wrong_kinds_are_errors_without_values() {
     assert_eq!(err.exit_code(), 1);
     assert!(!err.to_string().contains("hunter2"), "{err}");
     let value = parse_value("1").unwrap();
-    let err = set(Format::Yaml, b"l: [hunter2]\n", "t", &path(r#"["l"]["k"]"#), value).unwrap_err();
+    let err = set(
+        Format::Yaml,
+        b"l: [hunter2]\n",
+        "t",
+        &path(r#"["l"]["k"]"#),
+        value,
+    )
+    .unwrap_err();
     assert!(!err.to_string().contains("hunter2"), "{err}");
     assert!(matches!(err, Error::Usage(_)), "{err}");
     let value = parse_value("1").unwrap();
@@ -277,12 +322,25 @@ fn missing_keys_and_wrong_kinds_are_errors_without_values() {
 
 #[test]
 fn values_are_json_and_errors_never_quote_them() {
-    for bad in ["hunter2", "{\"a\": hunter2}", "1, 2", "\"x\"}, {\"y\": 1", "", "{\"a\": 1, \"a\": 2}"] {
+    for bad in [
+        "hunter2",
+        "{\"a\": hunter2}",
+        "1, 2",
+        "\"x\"}, {\"y\": 1",
+        "",
+        "{\"a\": 1, \"a\": 2}",
+    ] {
         let err = parse_value(bad).unwrap_err();
         assert_eq!(err.exit_code(), 7, "{bad}");
         assert!(!err.to_string().contains("hunter2"), "{err}");
     }
-    assert!(matches!(parse_value(" 5 ").unwrap(), Node::Scalar(Leaf { value: Scalar::Int(5), .. })));
+    assert!(matches!(
+        parse_value(" 5 ").unwrap(),
+        Node::Scalar(Leaf {
+            value: Scalar::Int(5),
+            ..
+        })
+    ));
 }
 
 // ---- JSON ----
@@ -329,14 +387,23 @@ fn json_empty_objects_and_arrays() {
         jset("{\n  \"e\": []\n}\n", r#"["e"][0]"#, "1"),
         "{\n  \"e\": [\n    1\n  ]\n}\n"
     );
-    assert_eq!(jset(r#"{"e": {}}"#, r#"["e"]["k"]"#, "1"), r#"{"e": {"k": 1}}"#);
+    assert_eq!(
+        jset(r#"{"e": {}}"#, r#"["e"]["k"]"#, "1"),
+        r#"{"e": {"k": 1}}"#
+    );
 }
 
 #[test]
 fn json_replace_and_append() {
     let text = "{\n  \"a\": \"x\",\n  \"l\": [1, 2]\n}\n";
-    assert_eq!(jset(text, r#"["a"]"#, "null"), "{\n  \"a\": null,\n  \"l\": [1, 2]\n}\n");
-    assert_eq!(jset(text, r#"["l"][5]"#, "3"), "{\n  \"a\": \"x\",\n  \"l\": [1, 2, 3]\n}\n");
+    assert_eq!(
+        jset(text, r#"["a"]"#, "null"),
+        "{\n  \"a\": null,\n  \"l\": [1, 2]\n}\n"
+    );
+    assert_eq!(
+        jset(text, r#"["l"][5]"#, "3"),
+        "{\n  \"a\": \"x\",\n  \"l\": [1, 2, 3]\n}\n"
+    );
     assert_eq!(
         jset(text, r#"["a"]"#, r#"{"k": 1}"#),
         "{\n  \"a\": {\n    \"k\": 1\n  },\n  \"l\": [1, 2]\n}\n"
@@ -355,17 +422,27 @@ fn json_unset() {
 
 #[test]
 fn removed_list_items_are_reported() {
-    let p = unset(Format::Yaml, b"l:\n  - a\n  - b\n", "t", &path(r#"["l"][0]"#)).unwrap();
+    let p = unset(
+        Format::Yaml,
+        b"l:\n  - a\n  - b\n",
+        "t",
+        &path(r#"["l"][0]"#),
+    )
+    .unwrap();
     assert_eq!(p.removed_item, Some((vec![Step::Key("l".into())], 0)));
 }
 
 #[test]
 fn binary_files_set_data_only() {
     let value = parse_value(r#""new""#).unwrap();
-    let p = set(Format::Binary, b"old", "t", &path(r#"["data"]"#), value).unwrap().unwrap();
+    let p = set(Format::Binary, b"old", "t", &path(r#"["data"]"#), value)
+        .unwrap()
+        .unwrap();
     assert_eq!(&p.text[..], b"new");
     let value = parse_value(r#""x""#).unwrap();
-    assert!(set(Format::Binary, b"x", "t", &path(r#"["data"]"#), value).unwrap().is_none());
+    assert!(set(Format::Binary, b"x", "t", &path(r#"["data"]"#), value)
+        .unwrap()
+        .is_none());
     let value = parse_value("1").unwrap();
     assert!(set(Format::Binary, b"x", "t", &path(r#"["data"]"#), value).is_err());
     let value = parse_value(r#""x""#).unwrap();

@@ -6,8 +6,7 @@
 
 use super::sites::{EntrySite, Site, Sites};
 use super::{
-    insert_lines, indent_lines, leading_blanks, line_end_after, line_start, lost, ordinal,
-    Plan,
+    indent_lines, insert_lines, leading_blanks, line_end_after, line_start, lost, ordinal, Plan,
 };
 use crate::error::Result;
 use crate::store::yaml::{flow_key, flow_text, YamlLayout};
@@ -75,7 +74,10 @@ impl Cx<'_> {
     /// Column, in characters, of `at` on its line (a byte order mark is not a column).
     fn column(&self, at: usize) -> usize {
         let line = &self.text[line_start(self.text, at)..at];
-        line.strip_prefix('\u{feff}').unwrap_or(line).chars().count()
+        line.strip_prefix('\u{feff}')
+            .unwrap_or(line)
+            .chars()
+            .count()
     }
 
     /// Just past the `:` after a map entry's key.

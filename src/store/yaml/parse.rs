@@ -15,8 +15,8 @@ use std::collections::{HashMap, HashSet};
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
 use super::lex::{self, CharToByte, Lines, RawComment};
-use crate::store::patch::sites::{SiteRecorder, Sites};
 use crate::error::{code, Error, Result};
+use crate::store::patch::sites::{SiteRecorder, Sites};
 use crate::tree::{Document, Holder, Item, Leaf, ListItem, Node, Scalar, Span, Style};
 use crate::yaml_fmt::resolve::{resolve, ResolveError, Resolved};
 
