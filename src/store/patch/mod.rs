@@ -107,6 +107,7 @@ fn change(
             let Some(plan) = plan(doc)? else {
                 return Ok(None);
             };
+            check_aliases(&plan, &sites, file)?;
             let edits = yaml::edits(text, &layout, doc, &sites, &plan)?;
             (apply_plan(parsed.docs, &plan), plan, edits)
         }
@@ -157,6 +158,42 @@ pub fn unsupported(format: Format) -> Error {
         "set/unset for {}: not supported yet; use edit or replace",
         format.name()
     ))
+}
+
+/// sops expands YAML aliases when it reads a file, so a change to an anchored value
+/// reaches only that place; sealant keeps the aliases, so such a change would reach
+/// every copy too (or lose the anchor). Those changes are refused, with a way out.
+fn check_aliases(plan: &Plan, sites: &sites::Sites, file: &str) -> Result<()> {
+    let (target, removes) = match plan {
+        Plan::Replace { path, .. } => (path, true),
+        Plan::Remove { path } => (path, true),
+        Plan::Insert { map, .. } => (map, false),
+        Plan::Append { list, .. } => (list, false),
+    };
+    let refuse = |why: String| {
+        Error::Usage(format!(
+            "{file}: {} {why}; sealant keeps anchors and aliases, so this change would reach              the other places too. Use `sealant edit` to change them as you mean",
+            display_path(target)
+        ))
+    };
+    for copy in &sites.copies {
+        let removes_the_alias = matches!(plan, Plan::Remove { path } if path == copy);
+        if target.starts_with(copy) && !removes_the_alias {
+            return Err(refuse(format!(
+                "is a copy of an anchored value (the alias at {})",
+                display_path(copy)
+            )));
+        }
+    }
+    for shared in &sites.shared {
+        if target.starts_with(shared) || (removes && shared.starts_with(target)) {
+            return Err(refuse(format!(
+                "holds or is inside a value that aliases share (the anchor at {})",
+                display_path(shared)
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn first<'d>(docs: &'d [Document], file: &str) -> Result<&'d Document> {

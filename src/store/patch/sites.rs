@@ -31,8 +31,22 @@ pub struct EntrySite {
     pub end: usize,
 }
 
-/// The sites of one document, by tree path (`[]` is the top level).
-pub type Sites = HashMap<Vec<Step>, Site>;
+/// Where the collections of one document sit, and what YAML aliases share.
+#[derive(Debug, Default)]
+pub struct Sites {
+    /// Every collection by tree path (`[]` is the top level).
+    pub collections: HashMap<Vec<Step>, Site>,
+    /// Paths of anchored nodes that an alias refers to (YAML).
+    pub shared: Vec<Vec<Step>>,
+    /// Paths where an alias stands, i.e. copies of an anchored node (YAML).
+    pub copies: Vec<Vec<Step>>,
+}
+
+impl Sites {
+    pub fn get(&self, path: &[Step]) -> Option<&Site> {
+        self.collections.get(path)
+    }
+}
 
 /// Builds [`Sites`] while a store's parser walks the text: it opens a site when a
 /// collection starts, adds entries as values are attached, and closes it at the end.
@@ -40,6 +54,8 @@ pub type Sites = HashMap<Vec<Step>, Site>;
 pub struct SiteRecorder {
     pub done: Sites,
     open: Vec<OpenSite>,
+    /// Anchor ids and the paths of their nodes.
+    anchors: HashMap<usize, Vec<Step>>,
 }
 
 #[derive(Debug)]
@@ -89,8 +105,29 @@ impl SiteRecorder {
     pub fn end(&mut self, close: usize) {
         if let Some(mut top) = self.open.pop() {
             top.site.close = close;
-            self.done.insert(top.path, top.site);
+            if !top.site.flow {
+                // A last entry with an empty value ends after its `:`.
+                if let Some(last) = top.site.entries.last() {
+                    top.site.close = top.site.close.max(last.end);
+                }
+            }
+            self.done.collections.insert(top.path, top.site);
         }
+    }
+
+    /// A node with anchor `id` sits at `path`.
+    pub fn anchor(&mut self, id: usize, path: Vec<Step>) {
+        self.anchors.insert(id, path);
+    }
+
+    /// An alias to anchor `id` stands at `path`.
+    pub fn alias(&mut self, id: usize, path: Vec<Step>) {
+        if let Some(anchored) = self.anchors.get(&id) {
+            if !self.done.shared.contains(anchored) {
+                self.done.shared.push(anchored.clone());
+            }
+        }
+        self.done.copies.push(path);
     }
 
     /// A value was attached to the innermost collection; `end` is the end of its last
@@ -103,7 +140,7 @@ impl SiteRecorder {
             Some((start, key_end)) if !top.list => EntrySite {
                 start,
                 key_end,
-                end: end.max(key_end),
+                end: end.max(colon_end(text, key_end)),
             },
             _ => {
                 let start = skip_gap(text, top.next_from);
@@ -116,6 +153,19 @@ impl SiteRecorder {
         };
         top.next_from = entry.end;
         top.site.entries.push(entry);
+    }
+}
+
+/// Just past the `:` after a key that ends at `key_end` (or `key_end` if none follows).
+pub fn colon_end(text: &[u8], key_end: usize) -> usize {
+    let mut at = key_end;
+    while matches!(text.get(at), Some(b' ' | b'\t')) {
+        at += 1;
+    }
+    if text.get(at) == Some(&b':') {
+        at + 1
+    } else {
+        key_end
     }
 }
 

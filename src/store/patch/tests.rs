@@ -448,3 +448,153 @@ fn binary_files_set_data_only() {
     let value = parse_value(r#""x""#).unwrap();
     assert!(set(Format::Binary, b"x", "t", &path(r#"["other"]"#), value).is_err());
 }
+
+// ---- every place of every corpus file ----
+
+/// Every path of a document (maps and lists included).
+fn all_paths(node: &Node, prefix: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
+    match node {
+        Node::Map(items) => {
+            for i in items {
+                if let Item::Entry { key, value } = i {
+                    prefix.push(Step::Key(key.clone()));
+                    out.push(prefix.clone());
+                    all_paths(value, prefix, out);
+                    prefix.pop();
+                }
+            }
+        }
+        Node::List(items) => {
+            let nodes = items.iter().filter_map(|i| match i {
+                ListItem::Node(n) => Some(n),
+                ListItem::Comment(_) => None,
+            });
+            for (n, value) in nodes.enumerate() {
+                prefix.push(Step::Index(n));
+                out.push(prefix.clone());
+                all_paths(value, prefix, out);
+                prefix.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Replaces, adds next to and removes every value of every corpus file: each change
+/// must be made (the result is checked by re-reading inside `set`/`unset`), except where
+/// a YAML alias shares the value.
+#[test]
+fn every_place_of_the_corpus_can_be_changed() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
+    let mut done = 0;
+    let mut refused = 0;
+    let mut failures = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let file = entry.unwrap().path();
+        let format = match file.extension().and_then(|e| e.to_str()) {
+            Some("yaml") => Format::Yaml,
+            Some("json") => Format::Json,
+            _ => continue,
+        };
+        let bytes = std::fs::read(&file).unwrap();
+        let source = store::parse(format, &bytes, "t", Stage::Plain).unwrap();
+        let root = Node::Map(source.parsed.docs[0].items.clone());
+        let mut paths = Vec::new();
+        all_paths(&root, &mut Vec::new(), &mut paths);
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        for p in paths {
+            let node = crate::treepath::lookup(&source.parsed.docs[0], &p).unwrap();
+            let mut ops: Vec<(String, Result<Option<Patched>>)> = vec![
+                (
+                    "set string".into(),
+                    set(format, &bytes, "t", &p, parse_value(r#""sweep""#).unwrap()),
+                ),
+                (
+                    "set map".into(),
+                    set(
+                        format,
+                        &bytes,
+                        "t",
+                        &p,
+                        parse_value(r#"{"k": [1, "v"]}"#).unwrap(),
+                    ),
+                ),
+                ("unset".into(), unset(format, &bytes, "t", &p).map(Some)),
+            ];
+            let mut deeper = p.clone();
+            match node {
+                Node::Map(_) => deeper.push(Step::Key("sweep_new".into())),
+                Node::List(_) => deeper.push(Step::Index(usize::MAX)),
+                _ => {}
+            }
+            if deeper.len() > p.len() {
+                let value = parse_value(r#"{"k": "v", "l": [true]}"#).unwrap();
+                ops.push(("add".into(), set(format, &bytes, "t", &deeper, value)));
+            }
+            for (what, r) in ops {
+                done += 1;
+                match r {
+                    Ok(_) => {}
+                    Err(e) if e.to_string().contains("anchors and aliases") => refused += 1,
+                    Err(e) => failures.push(format!("{name} {} {what}: {e}", display_path(&p))),
+                }
+            }
+        }
+    }
+    assert!(done > 1000, "{done}");
+    // Only the two files with anchors have refused changes.
+    assert!(refused < done / 10, "{refused} of {done}");
+    eprintln!("{done} changes, {refused} refused for aliases");
+    assert!(
+        failures.is_empty(),
+        "{} of {done} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn yaml_empty_values_at_the_end_of_a_map() {
+    assert_eq!(
+        yset("on:\n  push:\n  dispatch:\nx: 1\n", r#"["on"]"#, r#""s""#),
+        "on: s\nx: 1\n"
+    );
+    assert_eq!(yunset("v:\n  a:\n  b:\n", r#"["v"]["b"]"#), "v:\n  a:\n");
+    assert_eq!(yset("v:\n  a:\n", r#"["v"]["a"]"#, "1"), "v:\n  a: 1\n");
+}
+
+#[test]
+fn yaml_changes_that_would_reach_alias_copies_are_refused() {
+    let text = "base: &b\n  k: 1\nuse: *b\nother: 2\n";
+    for (p, value) in [
+        (r#"["base"]["k"]"#, Some("2")),
+        (r#"["base"]"#, Some("3")),
+        (r#"["base"]["n"]"#, Some("1")),
+        (r#"["use"]["k"]"#, Some("2")),
+        (r#"["base"]"#, None),
+    ] {
+        let r = match value {
+            Some(v) => set(
+                Format::Yaml,
+                text.as_bytes(),
+                "t",
+                &path(p),
+                parse_value(v).unwrap(),
+            )
+            .map(|_| ()),
+            None => unset(Format::Yaml, text.as_bytes(), "t", &path(p)).map(|_| ()),
+        };
+        let err = r.unwrap_err();
+        assert!(
+            err.to_string().contains("anchors and aliases"),
+            "{p}: {err}"
+        );
+        assert_eq!(err.exit_code(), 1);
+    }
+    // Elsewhere, and removing the alias itself, are fine.
+    assert_eq!(
+        yset(text, r#"["other"]"#, "3"),
+        "base: &b\n  k: 1\nuse: *b\nother: 3\n"
+    );
+    assert_eq!(yunset(text, r#"["use"]"#), "base: &b\n  k: 1\nother: 2\n");
+}

@@ -82,16 +82,7 @@ impl Cx<'_> {
 
     /// Just past the `:` after a map entry's key.
     fn colon_end(&self, entry: &EntrySite) -> usize {
-        let bytes = self.text.as_bytes();
-        let mut at = entry.key_end;
-        while matches!(bytes.get(at), Some(b' ' | b'\t')) {
-            at += 1;
-        }
-        if bytes.get(at) == Some(&b':') {
-            at + 1
-        } else {
-            entry.key_end
-        }
+        super::sites::colon_end(self.text.as_bytes(), entry.key_end)
     }
 
     fn crlf(&self, s: String) -> String {

@@ -550,7 +550,7 @@ impl Builder<'_> {
             }
             Ev::MapStart { anchor, at, flow } => {
                 self.collection_start(at, flow, "a mapping")?;
-                self.site_start(at, flow, false);
+                self.site_start(at, flow, false, anchor);
                 if self.stack.is_empty() {
                     self.root = (self.column(at), flow);
                 }
@@ -566,7 +566,7 @@ impl Builder<'_> {
             }
             Ev::ListStart { anchor, at, flow } => {
                 self.collection_start(at, flow, "a sequence")?;
-                self.site_start(at, flow, true);
+                self.site_start(at, flow, true, anchor);
                 self.open_frame(Frame::List {
                     items: Vec::new(),
                     indent: self.dash_column(at, flow),
@@ -631,10 +631,14 @@ impl Builder<'_> {
                     .cloned()
                     .ok_or_else(|| self.err(at, "alias to an unknown anchor"))?;
                 let node = strip_spans(node);
+                let path = self.current_path();
+                if let Some(r) = self.recording() {
+                    r.alias(id, path.clone());
+                }
                 self.aliases.push(AliasSite {
                     token: at..end,
                     doc: self.docs.len(),
-                    path: self.current_path(),
+                    path,
                     in_flow: self.stack.last().is_some_and(Frame::in_flow),
                 });
                 let line = self.lines.line_index(at);
@@ -725,6 +729,12 @@ impl Builder<'_> {
                 };
                 if anchor != 0 {
                     self.anchors.insert(anchor, node.clone());
+                    if self.sites.is_some() {
+                        let path = self.current_path();
+                        if let Some(r) = self.recording() {
+                            r.anchor(anchor, path);
+                        }
+                    }
                 }
                 let line = self
                     .lines
@@ -745,11 +755,17 @@ impl Builder<'_> {
     }
 
     /// Records a collection starting at `at` (see [`parse_recording`]).
-    fn site_start(&mut self, at: usize, flow: bool, list: bool) {
+    fn site_start(&mut self, at: usize, flow: bool, list: bool, anchor: usize) {
         if self.sites.is_none() || !self.docs.is_empty() {
             return;
         }
         let path = self.current_path();
+        if anchor != 0 {
+            let p = path.clone();
+            if let Some(r) = self.recording() {
+                r.anchor(anchor, p);
+            }
+        }
         let bytes = self.text.as_bytes();
         let open = if flow {
             lex::skip_properties(bytes, at)
