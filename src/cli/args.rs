@@ -96,6 +96,10 @@ pub struct Legacy {
     #[command(flatten)]
     pub shamir: ShamirArgs,
 
+    /// Set one value in place, e.g. '["a"]["b"] "text"' (legacy form of `set`).
+    #[arg(long, value_name = "PATH VALUE")]
+    pub set: Option<String>,
+
     /// The file to work on; '-' or none reads standard input.
     pub file: Option<PathBuf>,
 }

@@ -176,6 +176,14 @@ fn dispatch(cli: Cli, env: &Env) -> Result<i32> {
 
 /// The subcommand a legacy flag line stands for (`-e FILE` is `encrypt FILE`).
 fn legacy_command(l: args::Legacy) -> Result<Command> {
+    if let Some(set) = &l.set {
+        if l.encrypt || l.decrypt || l.rotate {
+            return Err(Error::Conflict(
+                "choose one of --encrypt, --decrypt, --rotate and --set".into(),
+            ));
+        }
+        return set::legacy(set, l.file, l.types, l.ignore_mac).map(Command::Set);
+    }
     if l.rotate {
         if l.encrypt || l.decrypt {
             return Err(Error::Conflict(

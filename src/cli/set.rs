@@ -70,6 +70,35 @@ pub fn set(a: &SetArgs, env: &Env) -> Result<i32> {
     Ok(0)
 }
 
+/// The `set` that the legacy `--set 'PATH VALUE' FILE` stands for. As in sops, the
+/// path ends at the first `] `.
+pub fn legacy(
+    set: &str,
+    file: Option<std::path::PathBuf>,
+    types: TypeArgs,
+    ignore_mac: bool,
+) -> Result<SetArgs> {
+    let file = file.ok_or_else(|| Error::NoFile("no file given for --set".into()))?;
+    let (path, value) = match set.find("] ") {
+        Some(i) => (&set[..i + 1], &set[i + 2..]),
+        None => {
+            return Err(Error::SetFormat(
+                "invalid --set: give a path and a JSON value, as in '[\"key\"] \"value\"'".into(),
+            ))
+        }
+    };
+    Ok(SetArgs {
+        types,
+        value_file: false,
+        value_stdin: false,
+        idempotent: false,
+        ignore_mac,
+        shamir_secret_sharing_threshold: None,
+        decryption_order: None,
+        args: vec![file.into_os_string(), path.into(), value.into()],
+    })
+}
+
 /// `sealant unset FILE PATH`: returns the exit code.
 pub fn unset(a: &UnsetArgs, env: &Env) -> Result<i32> {
     if a.args.len() != 2 {

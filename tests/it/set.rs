@@ -751,3 +751,36 @@ fn layout_hints_survive_set_and_unset() {
         assert!(json.contains("\"mode\": 420"), "{json}");
     }
 }
+
+#[test]
+fn legacy_set_flag_as_sops() {
+    let repo = Repo::new("s.yaml", "a: 1\nb: x\n");
+    sealant()
+        .args(["--set", r#"["b"] {"c": "d e"}"#])
+        .arg(repo.file())
+        .key(1)
+        .succeeds();
+    assert_eq!(repo.decrypt(), "a: 1\nb:\n    c: d e\n");
+    let before = read(repo.file());
+    for bad in [r#"["b"]"#, r#"b "x""#, r#"["b"] nope"#] {
+        sealant()
+            .args(["--set", bad])
+            .arg(repo.file())
+            .key(1)
+            .fails_with(7);
+        if let Some(sops) = sops() {
+            sops.args(["--set", bad])
+                .arg(repo.file())
+                .key(1)
+                .fails_with(7);
+        }
+    }
+    assert_eq!(read(repo.file()), before);
+    if let Some(sops) = sops() {
+        sops.args(["--set", r#"["a"] "from sops""#])
+            .arg(repo.file())
+            .key(1)
+            .succeeds();
+        assert_eq!(repo.decrypt(), "a: from sops\nb:\n    c: d e\n");
+    }
+}
