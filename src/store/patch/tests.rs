@@ -205,6 +205,22 @@ fn yaml_new_key_before_comments_after_the_last_entry() {
 }
 
 #[test]
+fn yaml_new_key_after_comments_of_the_nested_block_it_follows() {
+    assert_eq!(
+        yset(
+            "a:\n  b:\n    c: 1\n    # about c\n  # foot\nx: 1\n",
+            r#"["a"]["d"]"#,
+            "2"
+        ),
+        "a:\n  b:\n    c: 1\n    # about c\n  d: 2\n  # foot\nx: 1\n"
+    );
+    assert_eq!(
+        yset("l:\n  - k: 1\n    # in item\nx: 1\n", r#"["l"][1]"#, "2"),
+        "l:\n  - k: 1\n    # in item\n  - 2\nx: 1\n"
+    );
+}
+
+#[test]
 fn yaml_new_keys_are_quoted_when_needed() {
     assert_eq!(yset("a: 1\n", r#"["n"]"#, "1"), "a: 1\n\"n\": 1\n");
     assert_eq!(yset("a: 1\n", r#"["x: y"]"#, "1"), "a: 1\n'x: y': 1\n");

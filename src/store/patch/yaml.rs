@@ -235,10 +235,11 @@ impl Cx<'_> {
             ));
             return Ok(());
         }
-        let pad = " ".repeat(self.column(site.entries[0].start));
+        let col = self.column(site.entries[0].start);
         let block = emit_documents(&[Document { items: vec![entry] }], self.unit);
-        let lines = self.crlf(indent_lines(&block, &pad, "\n"));
-        out.push(insert_lines(self.text, last.end, lines, self.nl));
+        let lines = self.crlf(indent_lines(&block, &" ".repeat(col), "\n"));
+        let after = self.past_deeper_comments(last.end, col);
+        out.push(insert_lines(self.text, after, lines, self.nl));
         Ok(())
     }
 
@@ -261,10 +262,11 @@ impl Cx<'_> {
             ));
             return Ok(());
         }
-        let pad = " ".repeat(self.column(site.entries[0].start));
+        let col = self.column(site.entries[0].start);
         let block = emit_node(&Node::List(vec![ListItem::Node(node.clone())]), self.unit);
-        let lines = self.crlf(indent_lines(&block, &pad, "\n"));
-        out.push(insert_lines(self.text, last.end, lines, self.nl));
+        let lines = self.crlf(indent_lines(&block, &" ".repeat(col), "\n"));
+        let after = self.past_deeper_comments(last.end, col);
+        out.push(insert_lines(self.text, after, lines, self.nl));
         Ok(())
     }
 
@@ -315,6 +317,25 @@ impl Cx<'_> {
         };
         out.push(Edit::new(range, ""));
         Ok(())
+    }
+
+    /// The last line of the comment lines right after the line holding `at` that are
+    /// indented deeper than `col`: they belong to the nested block that ends there, so a
+    /// new sibling goes after them.
+    fn past_deeper_comments(&self, at: usize, col: usize) -> usize {
+        let mut last = at;
+        let mut next = line_end_after(self.text, at);
+        while next < self.text.len() {
+            let line = &self.text[next..line_end_after(self.text, next)];
+            let body = line.trim_start_matches(' ');
+            let indent = line.len() - body.len();
+            if !body.starts_with('#') || indent <= col {
+                break;
+            }
+            last = next;
+            next = line_end_after(self.text, next);
+        }
+        last
     }
 
     /// The start of the line holding `at`, after a byte order mark.
