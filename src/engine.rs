@@ -74,6 +74,45 @@ impl std::fmt::Debug for Stash {
 }
 
 impl Stash {
+    /// Item `index` of the list at `list` (in the first document) was removed: the items
+    /// after it moved up by one and keep their ciphertexts at their new places. Safe:
+    /// every old place still maps to at most one new one, and a ciphertext is reused
+    /// only for the same AAD and plaintext.
+    pub fn item_removed(&mut self, list: &[crate::treepath::Step], index: usize) {
+        use crate::treepath::Step as S;
+        let mut prefix = String::from("i0:");
+        for step in list {
+            match step {
+                S::Key(k) => prefix.push_str(&format!("k{}:{k}", k.len())),
+                S::Index(i) => prefix.push_str(&format!("i{i}:")),
+            }
+        }
+        // The item number right after the prefix, and the rest of the key.
+        let split = |key: &str| -> Option<(usize, usize)> {
+            let rest = key.strip_prefix(prefix.as_str())?.strip_prefix('i')?;
+            let colon = rest.find(':')?;
+            let n = rest[..colon].parse().ok()?;
+            Some((n, key.len() - rest.len() + colon + 1))
+        };
+        let renumber = |key: String| -> Option<String> {
+            match split(&key) {
+                Some((n, _)) if n == index => None,
+                Some((n, tail)) if n > index => {
+                    Some(format!("{prefix}i{}:{}", n - 1, &key[tail..]))
+                }
+                _ => Some(key),
+            }
+        };
+        self.values = std::mem::take(&mut self.values)
+            .into_iter()
+            .filter_map(|(k, v)| renumber(k).map(|k| (k, v)))
+            .collect();
+        self.comments = std::mem::take(&mut self.comments)
+            .into_iter()
+            .filter_map(|(k, v)| renumber(k).map(|k| (k, v)))
+            .collect();
+    }
+
     pub fn len(&self) -> usize {
         self.values.len() + self.comments.len()
     }
@@ -638,5 +677,47 @@ impl<S: Splice> Walk<'_, S> {
         if let Mode::Decrypt { warnings } = &mut self.mode {
             warnings.push(Warning { path, what });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stash;
+    use crate::treepath::Step;
+
+    #[test]
+    fn removing_a_list_item_moves_the_later_ones_up() {
+        let mut stash = Stash::default();
+        for key in [
+            "i0:k1:li0:",
+            "i0:k1:li1:",
+            "i0:k1:li2:k1:x",
+            "i0:k1:li10:",
+            "i0:k2:l2i1:",
+            "i1:k1:li1:",
+        ] {
+            stash.values.insert(key.into(), ([0; 32], key.into()));
+        }
+        stash.comments.insert("i0:k1:li2:cabc:1".into(), "c".into());
+        stash.item_removed(&[Step::Key("l".into())], 1);
+        let mut moved: Vec<(String, String)> = stash
+            .values
+            .iter()
+            .map(|(k, (_, enc))| (k.clone(), enc.clone()))
+            .collect();
+        moved.sort();
+        let expected = [
+            ("i0:k1:li0:", "i0:k1:li0:"),
+            ("i0:k1:li1:k1:x", "i0:k1:li2:k1:x"),
+            ("i0:k1:li9:", "i0:k1:li10:"),
+            ("i0:k2:l2i1:", "i0:k2:l2i1:"),
+            ("i1:k1:li1:", "i1:k1:li1:"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(moved, expected);
+        assert!(stash.comments.contains_key("i0:k1:li1:cabc:1"));
     }
 }

@@ -12,6 +12,7 @@ pub mod code {
     pub const COULD_NOT_READ_INPUT: i32 = 2;
     pub const COULD_NOT_WRITE_OUTPUT: i32 = 3;
     pub const ERROR_DUMPING_TREE: i32 = 4;
+    pub const INVALID_SET_FORMAT: i32 = 7;
     pub const CONFLICTING_PARAMETERS: i32 = 8;
     pub const ENCRYPTING_MAC: i32 = 21;
     pub const ENCRYPTING_TREE: i32 = 23;
@@ -113,6 +114,9 @@ pub enum Error {
     TreePath { path: String, why: String },
     #[error("{0}")]
     NotFound(String),
+    /// `set`/`unset`: a malformed path or a value that is not JSON (exit 7, as sops).
+    #[error("{0}")]
+    SetFormat(String),
 
     #[error("cannot write {format}: {why}")]
     Emit { format: &'static str, why: String },
@@ -152,6 +156,7 @@ impl Error {
             Error::Conflict(_) => code::CONFLICTING_PARAMETERS,
             Error::NoFile(_) => code::NO_FILE_SPECIFIED,
             Error::TreePath { .. } => code::INVALID_TREE_PATH,
+            Error::SetFormat(_) => code::INVALID_SET_FORMAT,
             Error::Emit { .. } => code::ERROR_DUMPING_TREE,
             Error::Editor(_) => code::NO_EDITOR_FOUND,
             Error::Interrupted(sig) => 128 + sig,

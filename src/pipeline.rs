@@ -248,6 +248,14 @@ impl Drop for Opened {
     }
 }
 
+impl Opened {
+    /// Item `index` of the list at `list` was removed from the clear content: the items
+    /// after it keep their ciphertexts at their new places ([`Stash::item_removed`]).
+    pub fn item_removed(&mut self, list: &[Step], index: usize) {
+        self.previous.stash.item_removed(list, index);
+    }
+}
+
 /// Decrypts a file and keeps what a rewrite needs ([`reseal`]).
 pub fn open(
     input_bytes: &[u8],

@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::tree::{Document, Item, ListItem, Node};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Step {
     Key(String),
     Index(usize),

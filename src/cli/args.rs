@@ -96,6 +96,10 @@ pub struct Legacy {
     #[command(flatten)]
     pub shamir: ShamirArgs,
 
+    /// Set one value in place, e.g. '["a"]["b"] "text"' (legacy form of `set`).
+    #[arg(long, value_name = "PATH VALUE")]
+    pub set: Option<String>,
+
     /// The file to work on; '-' or none reads standard input.
     pub file: Option<PathBuf>,
 }
@@ -131,6 +135,58 @@ pub enum Command {
     Groups(GroupsArgs),
     /// Print {"encrypted":true} or {"encrypted":false} for a file.
     Filestatus(FilestatusArgs),
+    /// Set one value of an encrypted file, in place: `set FILE PATH VALUE`, PATH in
+    /// sops's syntax (`'["db"]["password"]'`), VALUE as JSON (`'"text"'`, `5`,
+    /// `'{"a": [1, 2]}'`). Missing keys are added next to their neighbours; only the
+    /// changed lines, `mac` and `lastmodified` change in the file.
+    Set(SetArgs),
+    /// Remove one key or list item of an encrypted file, in place: `unset FILE PATH`.
+    Unset(UnsetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    #[command(flatten)]
+    pub types: TypeArgs,
+    /// VALUE names a file that holds the JSON value (keeps it out of process listings).
+    #[arg(long)]
+    pub value_file: bool,
+    /// Read the JSON value from standard input; then VALUE is not given.
+    #[arg(long)]
+    pub value_stdin: bool,
+    /// Leave the file untouched if PATH already holds VALUE.
+    #[arg(long)]
+    pub idempotent: bool,
+    /// Open the file even if its MAC does not match.
+    #[arg(long)]
+    pub ignore_mac: bool,
+    /// Accepted for compatibility: the file keeps its key groups.
+    #[arg(long, value_name = "N", hide = true)]
+    pub shamir_secret_sharing_threshold: Option<usize>,
+    /// Order in which key types are tried (accepted; sealant has age keys only).
+    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "TYPES")]
+    pub decryption_order: Option<String>,
+    /// FILE PATH VALUE (FILE PATH with --value-stdin).
+    #[arg(value_name = "FILE PATH VALUE", allow_negative_numbers = true)]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnsetArgs {
+    #[command(flatten)]
+    pub types: TypeArgs,
+    /// Succeed without changing anything if PATH does not exist.
+    #[arg(long)]
+    pub idempotent: bool,
+    /// Open the file even if its MAC does not match.
+    #[arg(long)]
+    pub ignore_mac: bool,
+    /// Order in which key types are tried (accepted; sealant has age keys only).
+    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "TYPES")]
+    pub decryption_order: Option<String>,
+    /// FILE PATH.
+    #[arg(value_name = "FILE PATH")]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

@@ -132,7 +132,13 @@ pub fn replace(
     Ok(0)
 }
 
-fn open(bytes: &[u8], format: Format, name: &str, ignore_mac: bool, env: &Env) -> Result<Opened> {
+pub(super) fn open(
+    bytes: &[u8],
+    format: Format,
+    name: &str,
+    ignore_mac: bool,
+    env: &Env,
+) -> Result<Opened> {
     let identities = super::load_identities(env);
     let opts = pipeline::DecryptOptions {
         keys: &identities,

@@ -6,6 +6,7 @@ mod edit;
 mod exec;
 mod keys_cmd;
 mod tty;
+mod set;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -174,11 +175,21 @@ fn dispatch(cli: Cli, env: &Env) -> Result<i32> {
             args::GroupsCommand::Delete(a) => keys_cmd::groups_delete(&a, env),
         },
         Command::Filestatus(a) => keys_cmd::filestatus(&a),
+        Command::Set(a) => set::set(&a, env),
+        Command::Unset(a) => set::unset(&a, env),
     }
 }
 
 /// The subcommand a legacy flag line stands for (`-e FILE` is `encrypt FILE`).
 fn legacy_command(l: args::Legacy) -> Result<Command> {
+    if let Some(set) = &l.set {
+        if l.encrypt || l.decrypt || l.rotate {
+            return Err(Error::Conflict(
+                "choose one of --encrypt, --decrypt, --rotate and --set".into(),
+            ));
+        }
+        return set::legacy(set, l.file, l.types, l.ignore_mac).map(Command::Set);
+    }
     if l.rotate {
         if l.encrypt || l.decrypt {
             return Err(Error::Conflict(

@@ -31,8 +31,10 @@ const EXACT_FLOAT_INT: u64 = 1 << 53;
 use std::ops::Range;
 
 use crate::error::{code, Error, Location, Result};
+use crate::store::patch::sites::{SiteRecorder, Sites};
 use crate::store::{Edit, FoundMetadata, Parsed};
 use crate::tree::{Document, Holder, Item, Leaf, ListItem, Node, Scalar, Span, Style};
+use crate::treepath::Step;
 
 /// Deepest nesting of objects and arrays that [`parse`] accepts.
 pub const MAX_DEPTH: usize = 1000;
@@ -106,12 +108,17 @@ impl crate::store::TextLayout for TopLayout {
 
 /// [`parse`], also returning the top-level layout for [`metadata_insertion_with`].
 pub fn parse_with_layout(text: &str, file: &str) -> Result<(Parsed, TopLayout)> {
-    let top = parse_top(text, file)?;
+    from_top(text, file, parse_top(text, file)?)
+}
+
+/// The parse result of a scanned top level: the `sops` member found and cut out.
+fn from_top(text: &str, file: &str, top: TopLevel) -> Result<(Parsed, TopLayout)> {
     let TopLevel {
         mut items,
         open,
         close,
         members,
+        ..
     } = top;
 
     let sops_at: Vec<usize> = items
@@ -165,6 +172,7 @@ struct Member {
 }
 
 struct TopLevel {
+    sites: Option<Sites>,
     items: Vec<Item>,
     /// Offset of the top-level `{`.
     open: usize,
@@ -203,8 +211,23 @@ fn metadata_range(
     }
 }
 
+/// Parses a JSON file and says where every object and array sits (`set`, `unset`).
+pub fn parse_with_sites(text: &str, file: &str) -> Result<(Parsed, Sites)> {
+    let mut top = parse_top_recording(text, file, true)?;
+    let sites = top.sites.take().unwrap_or_default();
+    let (parsed, _) = from_top(text, file, top)?;
+    Ok((parsed, sites))
+}
+
 fn parse_top(text: &str, file: &str) -> Result<TopLevel> {
+    parse_top_recording(text, file, false)
+}
+
+fn parse_top_recording(text: &str, file: &str, record: bool) -> Result<TopLevel> {
     let mut p = Parser::new(text, file);
+    if record {
+        p.sites = Some(SiteRecorder::default());
+    }
     if text.starts_with('\u{feff}') {
         return Err(p.error(
             0,
@@ -244,6 +267,7 @@ fn parse_top(text: &str, file: &str) -> Result<TopLevel> {
         open,
         close,
         members,
+        sites: p.sites.map(|r| r.done),
     })
 }
 
@@ -277,6 +301,8 @@ struct Parser<'a> {
     indent_cache: (usize, usize),
     /// Members of the outermost object.
     members: Vec<Member>,
+    /// Where every container sits, when asked for ([`parse_with_sites`]).
+    sites: Option<SiteRecorder>,
 }
 
 impl<'a> Parser<'a> {
@@ -289,6 +315,7 @@ impl<'a> Parser<'a> {
             line_start: 0,
             indent_cache: (usize::MAX, 0),
             members: Vec::new(),
+            sites: None,
         }
     }
 
@@ -353,10 +380,12 @@ impl<'a> Parser<'a> {
                     if stack.len() >= MAX_DEPTH {
                         return Err(self.error(self.pos, "objects and arrays nested too deeply"));
                     }
+                    self.site_start(&stack, open == b'[');
                     self.pos += 1;
                     self.skip_ws();
                     if open == b'{' {
                         if self.peek() == Some(b'}') {
+                            self.site_end();
                             self.pos += 1;
                             Node::Map(Vec::new())
                         } else {
@@ -370,6 +399,7 @@ impl<'a> Parser<'a> {
                             continue 'value;
                         }
                     } else if self.peek() == Some(b']') {
+                        self.site_end();
                         self.pos += 1;
                         Node::List(Vec::new())
                     } else {
@@ -383,6 +413,9 @@ impl<'a> Parser<'a> {
             // their closing bracket follows.
             loop {
                 let depth = stack.len();
+                if let Some(r) = &mut self.sites {
+                    r.value(self.b, self.pos);
+                }
                 match stack.last_mut() {
                     None => return Ok(node),
                     Some(Frame::Object {
@@ -412,6 +445,7 @@ impl<'a> Parser<'a> {
                                 continue 'value;
                             }
                             Some(b'}') => {
+                                self.site_end();
                                 self.pos += 1;
                                 let Some(Frame::Object { items, .. }) = stack.pop() else {
                                     unreachable!("the top frame is an object")
@@ -441,6 +475,7 @@ impl<'a> Parser<'a> {
                                 continue 'value;
                             }
                             Some(b']') => {
+                                self.site_end();
                                 self.pos += 1;
                                 let Some(Frame::Array { elems }) = stack.pop() else {
                                     unreachable!("the top frame is an array")
@@ -456,6 +491,27 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
+        }
+    }
+
+    /// Records a container opening at `pos`, inside the containers of `stack`.
+    fn site_start(&mut self, stack: &[Frame], list: bool) {
+        if let Some(r) = &mut self.sites {
+            let path = stack
+                .iter()
+                .map(|f| match f {
+                    Frame::Object { key, .. } => Step::Key(key.clone()),
+                    Frame::Array { elems } => Step::Index(elems.len()),
+                })
+                .collect();
+            r.start(path, list, true, self.pos, self.pos + 1);
+        }
+    }
+
+    /// Records the end of the innermost container, whose closer is at `pos`.
+    fn site_end(&mut self) {
+        if let Some(r) = &mut self.sites {
+            r.end(self.pos);
         }
     }
 
@@ -478,6 +534,9 @@ impl<'a> Parser<'a> {
         }
         let key_start = self.pos;
         let key = self.parse_string()?;
+        if let Some(r) = &mut self.sites {
+            r.key(key_start, self.pos);
+        }
         self.skip_ws();
         match self.peek() {
             Some(b':') => self.pos += 1,
@@ -1027,6 +1086,23 @@ fn write_node(out: &mut String, node: &Node, layout: &Layout, depth: usize) -> R
         Node::Null(_) => out.push_str("null"),
     }
     Ok(())
+}
+
+/// A value as JSON text for a place inside a user's file: one element per line, each
+/// line starting with `base` and then `unit` per level; the closing bracket at `base`.
+pub fn render_pretty(node: &Node, nl: &str, base: &str, unit: &str) -> Result<String> {
+    let layout = Layout::Pretty { nl, base, unit };
+    let mut out = String::new();
+    write_node(&mut out, node, &layout, 0)?;
+    Ok(out)
+}
+
+/// A value as JSON text on one line, with `colon` after keys and `comma` after commas.
+pub fn render_compact(node: &Node, colon: &str, comma: &str) -> Result<String> {
+    let layout = Layout::Compact { colon, comma };
+    let mut out = String::new();
+    write_node(&mut out, node, &layout, 0)?;
+    Ok(out)
 }
 
 /// A whole JSON file as sops writes it: one element per line, `indent` per level,

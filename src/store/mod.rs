@@ -20,6 +20,7 @@ pub mod flatten;
 pub mod hints;
 pub mod ini;
 pub mod json;
+pub mod patch;
 pub mod toml;
 pub mod yaml;
 

@@ -11,5 +11,6 @@ mod exec;
 mod keys;
 mod keys_cmds;
 mod rewrite;
+mod set;
 mod support;
 mod vectors;

@@ -17,6 +17,7 @@ mod parse;
 use std::collections::HashMap;
 use std::ops::Range;
 
+use super::patch::sites::Sites;
 use super::{Edit, FoundMetadata, Parsed};
 use crate::error::{code, Error, Result};
 use crate::tree::{Document, Holder, Item, Node, Scalar, Span, Style};
@@ -42,16 +43,27 @@ pub struct YamlLayout {
 
 /// Parses YAML text into documents, metadata and layout.
 pub fn parse(text: &str, file: &str) -> Result<(Parsed, YamlLayout)> {
-    let p = parse::parse(text, file)?;
+    parse_inner(text, file, false).map(|(parsed, layout, _)| (parsed, layout))
+}
+
+/// [`parse`], also giving where the first document's collections sit (`set`, `unset`).
+pub fn parse_with_sites(text: &str, file: &str) -> Result<(Parsed, YamlLayout, Sites)> {
+    parse_inner(text, file, true).map(|(p, l, s)| (p, l, s.unwrap_or_default()))
+}
+
+fn parse_inner(
+    text: &str,
+    file: &str,
+    record: bool,
+) -> Result<(Parsed, YamlLayout, Option<Sites>)> {
+    let p = parse::parse(text, file, record)?;
     let mut docs = Vec::with_capacity(p.docs.len());
     let mut metadata = None;
     let mut ranges = Vec::new();
     let mut content_ends = Vec::new();
     let mut root_flow = false;
     for (i, d) in p.docs.into_iter().enumerate() {
-        let comments_only = !d.doc.items.is_empty()
-            && d.doc.items.iter().all(|i| matches!(i, Item::Comment(_)))
-            && d.sops_entry.is_none();
+        let comments_only = d.comments_only && d.sops_entry.is_none();
         if comments_only && i == 0 {
             return Err(Error::Input {
                 file: file.to_string(),
@@ -83,6 +95,7 @@ pub fn parse(text: &str, file: &str) -> Result<(Parsed, YamlLayout)> {
             crlf,
             aliases: p.aliases,
         },
+        p.sites,
     ))
 }
 
@@ -162,7 +175,7 @@ impl YamlLayout {
         Ok(out)
     }
 
-    fn newline(&self) -> &'static str {
+    pub(crate) fn newline(&self) -> &'static str {
         if self.crlf {
             "\r\n"
         } else {
@@ -235,7 +248,7 @@ impl YamlLayout {
     }
 
     /// Writes a clear value in place of its `ENC[...]` string.
-    fn write_clear(&self, text: &str, span: &Span, value: &Scalar, out: &mut Vec<Edit>) {
+    pub(crate) fn write_clear(&self, text: &str, span: &Span, value: &Scalar, out: &mut Vec<Edit>) {
         let rendered = self.render(span, value);
         let rendered = if self.crlf {
             rendered.replace('\n', "\r\n")
@@ -373,7 +386,7 @@ fn holds_ciphertext(node: &Node) -> bool {
 
 /// A node on one line in flow style (`{a: 'ENC[...]', b: [1, 2]}`). Comments cannot be
 /// written in flow style and are left out (sops does not cover them by the MAC).
-fn flow_text(node: &Node) -> String {
+pub(crate) fn flow_text(node: &Node) -> String {
     let ctx = RenderCtx {
         indent: 0,
         in_flow: true,
@@ -411,7 +424,7 @@ fn flow_text(node: &Node) -> String {
 }
 
 /// A mapping key in flow style: plain when that is safe, else double-quoted.
-fn flow_key(key: &str) -> String {
+pub(crate) fn flow_key(key: &str) -> String {
     let plain_safe = !key.is_empty()
         && key
             .bytes()

@@ -16,6 +16,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle};
 
 use super::lex::{self, CharToByte, Lines, RawComment};
 use crate::error::{code, Error, Result};
+use crate::store::patch::sites::{SiteRecorder, Sites};
 use crate::tree::{Document, Holder, Item, Leaf, ListItem, Node, Scalar, Span, Style};
 use crate::yaml_fmt::resolve::{resolve, ResolveError, Resolved};
 
@@ -34,6 +35,8 @@ pub struct ParsedDoc {
     pub root_indent: usize,
     /// The top-level mapping is written in flow style (`{a: 1}`).
     pub root_flow: bool,
+    /// The document holds comments and no node at all (`# c` alone; `# c\n{}` has one).
+    pub comments_only: bool,
 }
 
 /// Everything the YAML store needs from a parse.
@@ -47,6 +50,8 @@ pub struct ParsedYaml {
     pub indent_unit: usize,
     /// Every alias, in order: where its token is and where its copy sits in the tree.
     pub aliases: Vec<AliasSite>,
+    /// Where the first document's collections sit, when asked for (`set`, `unset`).
+    pub sites: Option<Sites>,
 }
 
 /// An alias (`*name`) in the text. sops expands aliases, so an alias to encrypted values
@@ -145,13 +150,19 @@ struct Builder<'a> {
     aliases: Vec<AliasSite>,
     /// Column and flow style of the current document's top-level mapping.
     root: (usize, bool),
+    /// Records the first document's collections (see `parse_recording`).
+    sites: Option<SiteRecorder>,
+    /// End of the last token, closing flow brackets included (for `sites`).
+    edit_end: usize,
 }
 
-/// Parses YAML text. `file` names the input in error messages.
-pub fn parse(text: &str, file: &str) -> Result<ParsedYaml> {
+/// Parses YAML text. `file` names the input in error messages. With `record`, also
+/// records where the first document's collections and entries sit
+/// ([`ParsedYaml::sites`]).
+pub fn parse(text: &str, file: &str, record: bool) -> Result<ParsedYaml> {
     let mut input = std::borrow::Cow::Borrowed(text);
     loop {
-        match parse_pass(text, &input, file) {
+        match parse_pass(text, &input, file, record) {
             Ok(parsed) => return Ok(parsed),
             Err(Pass::Retry(patched)) => input = std::borrow::Cow::Owned(patched),
             Err(Pass::Fail(e)) => return Err(e),
@@ -175,7 +186,12 @@ impl From<Error> for Pass {
 /// One streaming pass: each event goes to the tree builder as it arrives, after the
 /// comments in the text before it. `input` is what saphyr reads (`text`, or `text` with
 /// one line break made a space); spans and comments always come from `text`.
-fn parse_pass(text: &str, input: &str, file: &str) -> std::result::Result<ParsedYaml, Pass> {
+fn parse_pass(
+    text: &str,
+    input: &str,
+    file: &str,
+    record: bool,
+) -> std::result::Result<ParsedYaml, Pass> {
     let bytes = text.as_bytes();
     let mut to_byte = CharToByte::new(text);
     let mut header_comments = HashMap::new();
@@ -197,6 +213,8 @@ fn parse_pass(text: &str, input: &str, file: &str) -> std::result::Result<Parsed
         indent_unit: None,
         aliases: Vec::new(),
         root: (0, false),
+        sites: record.then(SiteRecorder::default),
+        edit_end: 0,
     };
     // Comments are found in the text between tokens, up to where the next event starts.
     let mut scanned_to = 0;
@@ -312,6 +330,7 @@ fn parse_pass(text: &str, input: &str, file: &str) -> std::result::Result<Parsed
         header_comments,
         indent_unit: builder.indent_unit.unwrap_or(4),
         aliases: builder.aliases,
+        sites: builder.sites.map(|r| r.done),
     })
 }
 
@@ -531,6 +550,7 @@ impl Builder<'_> {
             }
             Ev::MapStart { anchor, at, flow } => {
                 self.collection_start(at, flow, "a mapping")?;
+                self.site_start(at, flow, false, anchor);
                 if self.stack.is_empty() {
                     self.root = (self.column(at), flow);
                 }
@@ -546,6 +566,7 @@ impl Builder<'_> {
             }
             Ev::ListStart { anchor, at, flow } => {
                 self.collection_start(at, flow, "a sequence")?;
+                self.site_start(at, flow, true, anchor);
                 self.open_frame(Frame::List {
                     items: Vec::new(),
                     indent: self.dash_column(at, flow),
@@ -564,6 +585,14 @@ impl Builder<'_> {
                     }
                 }
                 let flow = self.stack.last().is_some_and(Frame::in_flow);
+                if flow {
+                    // Only flow collections nest in flow ones: `at` is this one's closer.
+                    self.edit_end = at + 1;
+                }
+                let close = if flow { at } else { self.edit_end };
+                if let Some(r) = self.recording() {
+                    r.end(close);
+                }
                 let frame = self.stack.pop().expect("parser balances collections");
                 let (node, anchor) = match frame {
                     Frame::Map {
@@ -602,14 +631,19 @@ impl Builder<'_> {
                     .cloned()
                     .ok_or_else(|| self.err(at, "alias to an unknown anchor"))?;
                 let node = strip_spans(node);
+                let path = self.current_path();
+                if let Some(r) = self.recording() {
+                    r.alias(id, path.clone());
+                }
                 self.aliases.push(AliasSite {
                     token: at..end,
                     doc: self.docs.len(),
-                    path: self.current_path(),
+                    path,
                     in_flow: self.stack.last().is_some_and(Frame::in_flow),
                 });
                 let line = self.lines.line_index(at);
                 self.last_token_end = at + 1;
+                self.edit_end = end;
                 self.attach(node, Some(at), line)?;
             }
             Ev::Scalar {
@@ -629,6 +663,10 @@ impl Builder<'_> {
                 if expecting_key {
                     self.flush_waiting();
                     self.last_token_end = range.end;
+                    self.edit_end = range.end;
+                    if let Some(r) = self.recording() {
+                        r.key(range.start, range.end);
+                    }
                     if style == Style::Plain && value != "<<" {
                         match resolve(&value, true, tag.as_deref()) {
                             Ok(Resolved::Value(Scalar::Str(_))) => {}
@@ -656,6 +694,9 @@ impl Builder<'_> {
                     return Ok(());
                 }
                 self.last_token_end = range.end;
+                if !range.is_empty() {
+                    self.edit_end = range.end;
+                }
                 let in_flow = self.stack.last().is_some_and(Frame::in_flow);
                 let line_indent = lex::parent_column(self.text.as_bytes(), range.start);
                 let holder = self.holder_of(range.start, in_flow);
@@ -688,6 +729,12 @@ impl Builder<'_> {
                 };
                 if anchor != 0 {
                     self.anchors.insert(anchor, node.clone());
+                    if self.sites.is_some() {
+                        let path = self.current_path();
+                        if let Some(r) = self.recording() {
+                            r.anchor(anchor, path);
+                        }
+                    }
                 }
                 let line = self
                     .lines
@@ -696,6 +743,61 @@ impl Builder<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The site recorder, while in the first document and recording.
+    fn recording(&mut self) -> Option<&mut SiteRecorder> {
+        if self.docs.is_empty() {
+            self.sites.as_mut()
+        } else {
+            None
+        }
+    }
+
+    /// Records a collection starting at `at` (see [`parse_recording`]).
+    fn site_start(&mut self, at: usize, flow: bool, list: bool, anchor: usize) {
+        if self.sites.is_none() || !self.docs.is_empty() {
+            return;
+        }
+        let path = self.current_path();
+        if anchor != 0 {
+            let p = path.clone();
+            if let Some(r) = self.recording() {
+                r.anchor(anchor, p);
+            }
+        }
+        let bytes = self.text.as_bytes();
+        let open = if flow {
+            lex::skip_properties(bytes, at)
+        } else {
+            at
+        };
+        // A block list's first `-`: saphyr starts an indentless sequence at the first
+        // item's content, so look back for the dash on that line.
+        let content = lex::skip_properties(bytes, at);
+        let first_item = if flow {
+            open + 1
+        } else if bytes.get(content) == Some(&b'-') {
+            content
+        } else {
+            let line_start = lex::line_start_of(bytes, at);
+            bytes[line_start..at]
+                .iter()
+                .rposition(|&b| b == b'-')
+                .map_or(at, |i| line_start + i)
+        };
+        if let Some(r) = self.recording() {
+            r.start(path, list, flow, open, first_item);
+        }
+    }
+
+    /// Records the value just finished as an entry of the innermost collection.
+    fn site_value(&mut self) {
+        let end = self.edit_end;
+        let text = self.text;
+        if let Some(r) = self.recording() {
+            r.value(text.as_bytes(), end);
+        }
     }
 
     /// A key that is not a string: sops cannot encrypt such a tree (exit 23).
@@ -808,6 +910,7 @@ impl Builder<'_> {
 
     /// Adds a finished node to the top frame (or makes it the document root).
     fn attach(&mut self, node: Node, start: Option<usize>, end_line: usize) -> Result<()> {
+        self.site_value();
         let depth = self.stack.len();
         let Some(top) = self.stack.last_mut() else {
             return match node {
@@ -1179,6 +1282,7 @@ impl Builder<'_> {
                 content_end,
                 root_indent: 0,
                 root_flow: false,
+                comments_only: true,
             });
             return;
         };
@@ -1191,6 +1295,7 @@ impl Builder<'_> {
             content_end,
             root_indent: self.root.0,
             root_flow: self.root.1,
+            comments_only: false,
         });
         self.root = (0, false);
     }
@@ -1252,13 +1357,13 @@ mod tests {
 
     #[test]
     fn a_tab_after_the_colon_parses_as_in_go_yaml() {
-        let parsed = parse("a:\tx\nb:\t\t2\n", "t.yaml").expect("go-yaml accepts this");
+        let parsed = parse("a:\tx\nb:\t\t2\n", "t.yaml", false).expect("go-yaml accepts this");
         assert_eq!(parsed.docs[0].doc.items.len(), 2);
     }
 
     #[test]
     fn a_byte_order_mark_is_not_a_column() {
-        let parsed = parse("\u{feff}# c\na: 1\n", "t.yaml").unwrap();
+        let parsed = parse("\u{feff}# c\na: 1\n", "t.yaml", false).unwrap();
         let doc = &parsed.docs[0];
         assert_eq!(doc.root_indent, 0);
         assert!(matches!(&doc.doc.items[0], Item::Comment(c) if c.value == " c"));
@@ -1267,7 +1372,7 @@ mod tests {
     #[test]
     fn a_closing_bracket_at_column_zero_parses_as_in_go_yaml() {
         let text = "a: [\n  \"x\"\n]\nb: {\n  k: \"v\"\n}\n";
-        let parsed = parse(text, "t.yaml").expect("go-yaml accepts this");
+        let parsed = parse(text, "t.yaml", false).expect("go-yaml accepts this");
         assert_eq!(parsed.docs[0].doc.items.len(), 2);
     }
 }
