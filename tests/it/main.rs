@@ -4,4 +4,5 @@
 mod cli;
 mod corpus;
 mod support;
+mod toml;
 mod vectors;

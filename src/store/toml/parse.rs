@@ -204,6 +204,9 @@ fn syntax_error(text: &str, file: &str, e: &ParseError) -> Error {
         what.push_str(&words.join(" or "));
     }
     let at = error_offset(e).min(text.len());
+    if text[at..].trim().is_empty() {
+        what = format!("the file ends too early ({what})");
+    }
     Error::Parse {
         file: file.to_string(),
         at: location(text, at),
@@ -616,6 +619,15 @@ impl<'a> Builder<'a> {
             Some(e) => return Err(self.unexpected(e)),
             None => return Err(self.err(self.text.len(), "unclosed table header")),
         }
+        // Comments are filed as if the `sops` table were not there: own-line comments
+        // before it stay in the section they follow (as at the end of a file).
+        let sops = keys[0].name == "sops";
+        if sops {
+            let table = self.section.table;
+            for c in std::mem::take(&mut self.pending) {
+                self.tables[table].items.push(Slot::Comment(c));
+            }
+        }
         self.close_section();
 
         let (last, prefix) = keys.split_last().expect("a header has a key");
@@ -674,7 +686,7 @@ impl<'a> Builder<'a> {
         self.section = Section {
             table,
             start: line,
-            sops: keys[0].name == "sops",
+            sops,
             end,
         };
         Ok(())
@@ -782,16 +794,35 @@ fn datetime(text: &str) -> Result<Scalar, &'static str> {
             let month = time::Month::try_from(date.month).map_err(|_| "invalid date-time")?;
             let day = time::Date::from_calendar_date(i32::from(date.year), month, date.day)
                 .map_err(|_| "invalid date-time")?;
+            let minutes = match offset {
+                Offset::Z => 0,
+                Offset::Custom { minutes } => minutes,
+            };
             let clock = time::Time::from_hms_nano(
                 t.hour,
                 t.minute,
                 t.second.unwrap_or(0),
                 t.nanosecond.unwrap_or(0),
-            )
-            .map_err(|_| "a leap second (:60) cannot be stored as a sops time value")?;
-            let minutes = match offset {
-                Offset::Z => 0,
-                Offset::Custom { minutes } => minutes,
+            );
+            let Ok(clock) = clock else {
+                // A leap second (:60): no sops time (Go's) can hold it; kept as a
+                // string, in RFC 3339.
+                let sign = if minutes < 0 { '-' } else { '+' };
+                let zone = match offset {
+                    Offset::Z => "Z".to_string(),
+                    Offset::Custom { .. } => format!(
+                        "{sign}{:02}:{:02}",
+                        minutes.unsigned_abs() / 60,
+                        minutes.unsigned_abs() % 60
+                    ),
+                };
+                return Ok(Scalar::Str(format!(
+                    "{:04}-{:02}-{:02}T{}{zone}",
+                    date.year,
+                    date.month,
+                    date.day,
+                    time_part(&t)
+                )));
             };
             let off = time::UtcOffset::from_whole_seconds(i32::from(minutes) * 60)
                 .map_err(|_| "invalid date-time offset")?;
