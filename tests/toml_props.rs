@@ -3,8 +3,10 @@
 //! * The toml-test conformance suite (TOML 1.1 file list): every valid file reads to
 //!   the values the suite specifies and round-trips byte for byte through encryption;
 //!   every invalid file is refused, without a panic.
-//! * toml_edit (the established TOML library) as an oracle: on generated documents it
-//!   accepts what the store accepts and reads the same values.
+//! * toml_edit (the established TOML library) as an oracle: on the suite, the corpus and
+//!   generated documents it accepts what the store accepts, reads the same values, and
+//!   walks the keys in the same order (the MAC's order; rops reads with toml, which
+//!   orders keys like toml_edit).
 //! * Generated documents (tables, arrays of tables, inline tables, nested arrays,
 //!   strings in every style with unicode and escapes, integers in every radix, floats,
 //!   booleans, all four date-time kinds, comments, CRLF, BOM):
@@ -287,6 +289,10 @@ fn toml_test_valid_files_read_as_specified_and_round_trip() {
         if let Err(why) = round_trip(case.fixture()) {
             failures.push(format!("{name}: {why}"));
         }
+        let text = std::str::from_utf8(case.fixture()).expect("valid TOML is UTF-8");
+        if let Err(why) = agrees_with_toml_edit(text) {
+            failures.push(format!("{name}: {why}"));
+        }
     }
     assert!(n >= 200, "only {n} valid files in the suite");
     assert!(
@@ -378,9 +384,82 @@ fn theirs(text: &str) -> Result<Json, String> {
     Ok(table(doc.as_table()))
 }
 
+/// Key paths in walk order (the MAC's order): sealant's tree.
+fn our_order(node: &Node, path: &str, out: &mut Vec<String>) {
+    match node {
+        Node::Map(items) => items.iter().for_each(|i| {
+            if let Item::Entry { key, value } = i {
+                let p = format!("{path}.{key}");
+                out.push(p.clone());
+                our_order(value, &p, out);
+            }
+        }),
+        Node::List(items) => items.iter().for_each(|i| {
+            if let ListItem::Node(n) = i {
+                our_order(n, &format!("{path}[]"), out);
+            }
+        }),
+        _ => {}
+    }
+}
+
+/// Key paths in toml_edit's iteration order (toml, which rops reads with, builds its
+/// tables the same way).
+fn their_order(text: &str) -> Vec<String> {
+    fn item(i: &toml_edit::Item, path: &str, out: &mut Vec<String>) {
+        match i {
+            toml_edit::Item::Table(t) => table(t.iter(), path, out),
+            toml_edit::Item::ArrayOfTables(a) => a
+                .iter()
+                .for_each(|t| table(t.iter(), &format!("{path}[]"), out)),
+            toml_edit::Item::Value(v) => value(v, path, out),
+            toml_edit::Item::None => {}
+        }
+    }
+    fn value(v: &toml_edit::Value, path: &str, out: &mut Vec<String>) {
+        match v {
+            toml_edit::Value::InlineTable(t) => {
+                for (k, v) in t.iter() {
+                    let p = format!("{path}.{k}");
+                    out.push(p.clone());
+                    value(v, &p, out);
+                }
+            }
+            toml_edit::Value::Array(a) => {
+                a.iter().for_each(|v| value(v, &format!("{path}[]"), out))
+            }
+            _ => {}
+        }
+    }
+    fn table<'a>(
+        entries: impl Iterator<Item = (&'a str, &'a toml_edit::Item)>,
+        path: &str,
+        out: &mut Vec<String>,
+    ) {
+        for (k, v) in entries {
+            let p = format!("{path}.{k}");
+            out.push(p.clone());
+            item(v, &p, out);
+        }
+    }
+    let doc: toml_edit::DocumentMut = text.parse().expect("toml_edit parses");
+    let mut out = Vec::new();
+    table(doc.as_table().iter(), "", &mut out);
+    out
+}
+
 fn agrees_with_toml_edit(text: &str) -> Result<(), String> {
     match (ours(text.as_bytes()), theirs(text)) {
-        (Ok(got), Ok(want)) => compare(&got, &want, ""),
+        (Ok(got), Ok(want)) => {
+            compare(&got, &want, "")?;
+            let mut order = Vec::new();
+            our_order(&got, "", &mut order);
+            let theirs = their_order(text);
+            if order != theirs {
+                return Err(format!("key order differs:\n{order:?}\n{theirs:?}"));
+            }
+            Ok(())
+        }
         (Err(_), Err(_)) => Ok(()),
         (Ok(_), Err(e)) => Err(format!("toml_edit refuses what sealant accepts: {e}")),
         (Err(e), Ok(_)) => Err(format!("sealant refuses what toml_edit accepts: {e}")),
@@ -422,6 +501,9 @@ fn tricky_semantics_agree_with_toml_edit() {
         "[[a]]\n[[a.b]]\n[a.b.c]\n[[a.b]]\n",
         "[[a.b]]\n[a]\nc = 1\n",
         "[[a.b]]\n[a]\nb = 1\n",
+        "[a.b]\nx = 1\n[c]\ny = 2\n[a]\nz = 3\n",
+        "r = 1\n[a.b.c]\nq = 1\n[d]\n[a.b]\nw = 2\n[a]\ne = 3\n",
+        "[x.a.b]\n[x.c]\n[x.a]\n[x]\n",
         "a = [{b = 1}]\n[a.c]\n",
         "t = {}\n[t.x]\n",
         "\"a.b\" = 1\na.b = 2\n",

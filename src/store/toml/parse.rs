@@ -148,7 +148,7 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed> {
         sops_ranges: Vec::new(),
     };
     b.document()?;
-    let mut root = b.to_items(0);
+    let mut root = b.take_items(0);
     let sops_at = root
         .iter()
         .position(|i| matches!(i, Item::Entry { key, .. } if key == "sops"));
@@ -660,8 +660,18 @@ impl<'a> Builder<'a> {
                     (false, Val::Table(t)) if self.tables[*t].kind == Kind::Implicit => {
                         let t = *t;
                         self.tables[t].kind = Kind::Explicit;
-                        for c in pending {
-                            self.tables[parent].items.push(Slot::Comment(c));
+                        // A table defined after its sub-tables moves to the end of its
+                        // parent, as in toml and toml_edit (so rops, which reads with
+                        // toml, walks the keys in the same order: the MAC's order).
+                        let p = &mut self.tables[parent];
+                        let entry = p.items.remove(slot);
+                        p.items.extend(pending.into_iter().map(Slot::Comment));
+                        p.items.push(entry);
+                        p.index.clear();
+                        for (i, item) in p.items.iter().enumerate() {
+                            if let Slot::Entry { key, .. } = item {
+                                p.index.insert(key.clone(), i);
+                            }
                         }
                         t
                     }
@@ -740,7 +750,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Moves table `id` out of the arena as tree items.
-    fn to_items(&mut self, id: TableId) -> Vec<Item> {
+    fn take_items(&mut self, id: TableId) -> Vec<Item> {
         let slots = std::mem::take(&mut self.tables[id].items);
         slots
             .into_iter()
@@ -748,21 +758,21 @@ impl<'a> Builder<'a> {
                 Slot::Comment(c) => Item::Comment(c),
                 Slot::Entry { key, value, .. } => Item::Entry {
                     key,
-                    value: self.to_node(value),
+                    value: self.take_node(value),
                 },
             })
             .collect()
     }
 
-    fn to_node(&mut self, v: Val) -> Node {
+    fn take_node(&mut self, v: Val) -> Node {
         match v {
-            Val::Table(t) => Node::Map(self.to_items(t)),
+            Val::Table(t) => Node::Map(self.take_items(t)),
             Val::Tables(elems) | Val::Array(elems) => Node::List(
                 elems
                     .into_iter()
                     .map(|e| match e {
-                        Elem::Table(t) => ListItem::Node(Node::Map(self.to_items(t))),
-                        Elem::Value(v) => ListItem::Node(self.to_node(v)),
+                        Elem::Table(t) => ListItem::Node(Node::Map(self.take_items(t))),
+                        Elem::Value(v) => ListItem::Node(self.take_node(v)),
                         Elem::Comment(c) => ListItem::Comment(c),
                     })
                     .collect(),

@@ -277,7 +277,7 @@ fn errors_never_quote_the_text() {
         "a = { x = \"SEALANT-CANARY-SECRET\" y = 1 }\n",
         "a = 1979-05-27TSEALANT\n",
     ] {
-        let e = parse(text, "f.toml").err().expect(text).to_string();
+        let e = parse(text, "f.toml").expect_err(text).to_string();
         assert!(!e.contains("SEALANT"), "{e}");
         assert!(e.starts_with("f.toml:"), "{e}");
     }
@@ -388,7 +388,7 @@ fn a_hand_moved_sops_table_is_still_found_and_cut() {
     let text = "[sops]\nversion = \"3.11.0\"\n\n[app]\nx = 1\n";
     let (parsed, _) = parse_ok(text);
     let found = parsed.metadata.unwrap();
-    assert_eq!(found.ranges, [0..26]);
+    assert_eq!(found.ranges, vec![0..26_usize]);
     assert_eq!(parsed.docs[0].items.len(), 1);
     let text = "x = 1\nsops.version = \"3.11.0\" # c\ny = 2\n";
     let found = parse_ok(text).0.metadata.unwrap();
