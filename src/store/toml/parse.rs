@@ -122,6 +122,7 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed> {
         let mut guard = RecursionGuard::new(&mut validate, MAX_NESTING);
         toml_parser::parser::parse_document(&tokens, &mut guard, &mut errors);
     }
+    drop(tokens); // the events hold all that is needed; frees memory on big files
     if let Some(first) = errors.iter().min_by_key(|e| error_offset(e)) {
         return Err(syntax_error(text, file, first));
     }
