@@ -866,6 +866,45 @@ proptest! {
     }
 
     #[test]
+    fn mutated_corpus_files_never_panic_and_round_trip_when_accepted(
+        file in 0usize..20,
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0usize..3, "[\\[\\]{}\"'#=,.\n\r\t a-z0-9:_+-]{0,3}"), 1..4),
+    ) {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("testdata/corpus/toml"))
+            .expect("corpus")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        files.sort();
+        let mut text = std::fs::read(&files[file % files.len()]).expect("read");
+        for (at, del, insert) in &edits {
+            let at = at.index(text.len() + 1);
+            let end = (at + del).min(text.len());
+            text.splice(at..end, insert.bytes());
+        }
+        let parsed = std::panic::catch_unwind(|| ours(&text));
+        prop_assert!(parsed.is_ok(), "parse panicked");
+        if parsed.unwrap().is_ok() {
+            // Anything accepted round-trips (a mutation can leave invalid UTF-8 or a
+            // value no encryption takes, e.g. a top-level `sops` key: those must fail
+            // cleanly instead).
+            match encrypt(&text, Format::Toml) {
+                Ok(enc) => {
+                    let back = decrypt(&enc, Format::Toml, Format::Toml).map_err(TestCaseError::fail)?;
+                    prop_assert!(back == text, "round trip differs:\n{}", String::from_utf8_lossy(&text));
+                    // A damaged encrypted file fails cleanly too.
+                    let mut bad = enc.clone();
+                    let at = edits[0].0.index(bad.len());
+                    bad.splice(at..(at + 2).min(bad.len()), b"]\"x".iter().copied());
+                    let result = std::panic::catch_unwind(|| decrypt(&bad, Format::Toml, Format::Toml));
+                    prop_assert!(result.is_ok(), "decrypt panicked");
+                }
+                Err(e) => prop_assert!(!e.contains("internal error"), "{e}"),
+            }
+        }
+    }
+
+    #[test]
     fn arbitrary_text_never_panics(text in "[a-z0-9 =.\\[\\]{}\"'#,\n\r\t:+_-]{0,48}") {
         let _ = ours(text.as_bytes());
     }
