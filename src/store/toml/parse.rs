@@ -5,14 +5,20 @@
 //! keys and scalars. What it leaves to its users is the table semantics, done here:
 //! dotted keys, `[table]` and `[[array]]` headers, inline tables, and the rules against
 //! defining a key or a table twice. The rules follow the TOML spec as toml_edit applies
-//! it (`tests::agrees_with_toml_edit` checks acceptance and values against it).
+//! it; `tests/toml_props.rs` checks acceptance, values and key order against toml_edit
+//! and the toml-test suite.
+//!
+//! Key order (the walk's, so the MAC's): as first written, except that a table defined
+//! by a header after its sub-tables moves to the end of its parent, as in toml_edit and
+//! toml (which rops reads with).
 //!
 //! Where comments go (their AAD is the key path of the container they are filed in):
 //! * inside an array or an inline table: that array or inline table;
 //! * on a line of their own before a `[table]` header: the table holding that table
 //!   (like a YAML comment before a key); before an `[[array]]` header: that array;
-//! * anywhere else (after a value or a header on its line, own lines before a key or
-//!   at the end of the file): the table of the section they are in.
+//! * anywhere else (after a value or a header on its line, own lines before a key, at
+//!   the end of the file or before the `[sops]` table): the table of the section they
+//!   are in.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
