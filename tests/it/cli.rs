@@ -123,10 +123,10 @@ fn usage_errors_exit_1() {
         .fails_with(1);
     sealant().arg("--no-such-flag").fails_with(1);
     let out = sealant()
-        .args(["encrypt", "--input-type", "toml", "--age", &recipient(1)])
-        .stdin("a = 1")
+        .args(["encrypt", "--input-type", "xml", "--age", &recipient(1)])
+        .stdin("<a/>")
         .fails_with(1);
-    assert!(out.stderr.contains("toml"), "{}", out.stderr);
+    assert!(out.stderr.contains("xml"), "{}", out.stderr);
     sealant()
         .args(["encrypt", "--pgp", "ABCDEF"])
         .arg(vector("plain/simple.yaml"))

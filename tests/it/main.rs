@@ -13,4 +13,5 @@ mod keys_cmds;
 mod rewrite;
 mod set;
 mod support;
+mod toml;
 mod vectors;
