@@ -50,8 +50,10 @@ fn keys() -> Keys {
 
 fn encrypt(text: &[u8], output: Format) -> Result<Vec<u8>, String> {
     let keys = keys();
+    let groups = vec![keys.recipients];
     let opts = EncryptOptions {
-        recipients: &keys.recipients,
+        key_groups: &groups,
+        shamir_threshold: 0,
         selection: None,
         mac_only_encrypted: false,
         output,
