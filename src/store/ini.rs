@@ -108,7 +108,7 @@ impl RawComment {
     }
 }
 
-#[derive(Clone, Debug)]
+/// A value as read (no `Debug`: it holds the secret).
 struct RawValue {
     value: String,
     /// The value's text (inside the quotes): what a splice replaces.
@@ -121,14 +121,12 @@ struct RawValue {
     next: usize,
 }
 
-#[derive(Clone, Debug)]
 struct RawKey {
     name: String,
     value: RawValue,
     comment: RawComment,
 }
 
-#[derive(Clone, Debug)]
 struct RawSection {
     name: String,
     /// Start of the header line (None for the implicit `DEFAULT`).
@@ -688,19 +686,14 @@ fn parse_ini(text: &str, file: &str) -> Result<(Parsed, IniLayout)> {
     let reader = Reader { text, file };
     let sections = reader.read()?;
 
-    let mut sops_at = None;
-    for (i, s) in sections.iter().enumerate() {
-        if s.name == SOPS_SECTION {
-            if sops_at.is_some() {
-                return Err(reader.error(
-                    s.header_line.unwrap_or(0),
-                    "a second [sops] section (the metadata must be in one)",
-                ));
-            }
-            sops_at = Some(i);
-        }
-    }
-    let metadata = sops_at.map(|i| metadata_of(text, &sections[i]));
+    // go-ini's `GetSection` gives the first `[sops]` section; any other is cut out too
+    // (sops panics on decrypting such a file).
+    let sops: Vec<&RawSection> = sections.iter().filter(|s| s.name == SOPS_SECTION).collect();
+    let sops_at = sections.iter().position(|s| s.name == SOPS_SECTION);
+    let metadata = sops.first().map(|first| FoundMetadata {
+        tree: metadata_tree(first),
+        ranges: sops.iter().map(|s| metadata_range(text, s)).collect(),
+    });
     let written_by_sealant = sops_at.is_some_and(|i| {
         sections[i]
             .index
@@ -775,9 +768,9 @@ fn parse_ini(text: &str, file: &str) -> Result<(Parsed, IniLayout)> {
     ))
 }
 
-/// The metadata of the `[sops]` section, and the range to cut: from the line break
-/// before its header (the one `insert_metadata` adds) to the end of its last key line.
-fn metadata_of(text: &str, s: &RawSection) -> FoundMetadata {
+/// The range of a `[sops]` section to cut: from the line break before its header (the
+/// one `insert_metadata` adds) to the end of its last key line.
+fn metadata_range(text: &str, s: &RawSection) -> Range<usize> {
     let header = s.header_line.unwrap_or(0);
     let before = &text[..header];
     let start = if before.ends_with("\r\n") {
@@ -787,6 +780,11 @@ fn metadata_of(text: &str, s: &RawSection) -> FoundMetadata {
     } else {
         header
     };
+    start..s.end.max(start)
+}
+
+/// The metadata of a `[sops]` section, unflattened.
+fn metadata_tree(s: &RawSection) -> Node {
     let pairs: Vec<(&str, &str)> = s
         .keys
         .iter()
@@ -794,7 +792,7 @@ fn metadata_of(text: &str, s: &RawSection) -> FoundMetadata {
         .collect();
     // Like sops, ignore keys that do not unflatten rather than refuse the file: what is
     // missing is reported when the metadata is read.
-    let tree = unflatten(pairs.iter().copied())
+    unflatten(pairs.iter().copied())
         .or_else(|_| {
             unflatten(
                 pairs
@@ -803,11 +801,7 @@ fn metadata_of(text: &str, s: &RawSection) -> FoundMetadata {
                     .filter(|p| unflatten(std::iter::once(*p)).is_ok()),
             )
         })
-        .unwrap_or(Node::Map(Vec::new()));
-    FoundMetadata {
-        tree,
-        ranges: vec![start..s.end.max(start)],
-    }
+        .unwrap_or(Node::Map(Vec::new()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -967,7 +961,7 @@ fn go_float(f: f64) -> String {
     let e = format!("{f:e}");
     let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{mantissa}E{sign}{:02}", exp.abs())
     } else {
@@ -1206,7 +1200,7 @@ fn write_keys(out: &mut String, section: &OutSection, eol: &str) {
     for (key, name) in section.keys.iter().zip(&names) {
         write_comment(out, &key.comment, true, eol);
         out.push_str(name);
-        out.extend(std::iter::repeat(' ').take(align - name.len()));
+        out.extend(std::iter::repeat_n(' ', align - name.len()));
         out.push_str(" = ");
         out.push_str(&render_value(&key.value));
         out.push_str(eol);

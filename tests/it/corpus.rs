@@ -187,7 +187,6 @@ fn sops_decrypts_with_each_recipient() {
 /// and a text stderr must contain, such as `name.env:3:7`). Every bad file must be
 /// listed. Each file holds the canary `SEALANT-CANARY-SECRET`, which stderr must never
 /// show; a panic fails the test.
-#[allow(dead_code)] // first callers: the dotenv, INI and TOML tests
 pub fn assert_bad_inputs(subdir: &str, args: &[&str]) {
     let dir = repo().join("testdata/corpus").join(subdir).join("bad");
     let table = String::from_utf8(read(dir.join("expect.tsv"))).expect("expect.tsv is UTF-8");

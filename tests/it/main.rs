@@ -3,5 +3,6 @@
 
 mod cli;
 mod corpus;
+mod ini;
 mod support;
 mod vectors;

@@ -214,11 +214,6 @@ fn errors_name_the_place_and_never_the_text() {
             "quoted key name",
         ),
         (
-            format!("[sops]\na = 1\n[sops]\nb = {secret}\n"),
-            "t.ini:3:1",
-            "second [sops]",
-        ),
-        (
             format!("\u{feff}[{secret}\n"),
             "t.ini:1:1",
             "no closing `]`",
@@ -248,6 +243,21 @@ fn metadata_is_read_from_the_sops_section_and_cut_with_the_line_break_before_it(
     assert_eq!(meta.version, "3.11.0");
     // The metadata section is not data.
     assert_eq!(outline(text), ["[DEFAULT]", "[s]", "k=ENC[x]"]);
+    // A second [sops] section is cut too; the metadata is the first one's.
+    let two = format!("{text}\n[sops]\nversion = 9.9.9\n");
+    let (parsed, _) = parse_ini(&two, "t.ini").unwrap();
+    let found = parsed.metadata.unwrap();
+    let mut edits: Vec<Edit> = found
+        .ranges
+        .iter()
+        .map(|r| Edit::new(r.clone(), ""))
+        .collect();
+    assert_eq!(
+        crate::store::apply_edits(&two, &mut edits).unwrap(),
+        "[s]\nk = ENC[x]\n"
+    );
+    let meta = crate::metadata::Metadata::from_node(&found.tree).unwrap();
+    assert_eq!(meta.version, "3.11.0");
     // A flattened key that does not parse is ignored, as sops ignores it.
     let odd = text.replace("age__list_0__map_recipient", "age__list_x__map_recipient");
     let (parsed, _) = parse_ini(&odd, "t.ini").unwrap();
