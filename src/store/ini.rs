@@ -1077,6 +1077,7 @@ pub fn emit(doc: &Document, metadata: Option<&Node>) -> Result<String> {
                     };
                     let value = value_string(&leaf.value);
                     if metadata.is_some()
+                        && !bare_safe(&value)
                         && read_back(&render_value(&value)).as_deref() != Some(&value)
                     {
                         return Err(emit_error(format!(
