@@ -134,6 +134,15 @@ pub trait TextLayout: fmt::Debug {
     fn as_yaml(&self) -> Option<&yaml::YamlLayout> {
         None
     }
+
+    /// Ranges of the user's text that decryption must give back byte for byte although
+    /// writing the decrypted values and comments into their spans would not (an INI
+    /// comment that sops stores merged or re-spaced, so its ENC string stands for lines
+    /// written differently). Sorted and disjoint. After an encrypting walk, each range
+    /// that holds an edit is kept as a region hint, like an alias copy.
+    fn verbatim_ranges(&self) -> Vec<Range<usize>> {
+        Vec::new()
+    }
 }
 
 /// A parsed file's layout, whatever its format.
@@ -304,8 +313,10 @@ impl<'a> TextSplice<'a> {
     }
 
     /// After an encrypting walk: writes each alias whose copy holds ciphertexts as that
-    /// encrypted copy (YAML), and records region hints so decryption restores the alias.
+    /// encrypted copy (YAML), and records region hints so decryption restores the alias
+    /// and the layout's verbatim ranges.
     pub fn add_alias_copies(&mut self, docs: &[Document]) -> Result<()> {
+        self.add_verbatim_regions();
         let Some(l) = self.layout.as_yaml() else {
             return Ok(());
         };
@@ -333,6 +344,55 @@ impl<'a> TextSplice<'a> {
             delta += e.text.len() as isize - e.range.len() as isize;
         }
         Ok(())
+    }
+
+    /// Region hints for the layout's verbatim ranges that the walk edited: each gives
+    /// back the user's text of the range while the encrypted text there is unchanged.
+    fn add_verbatim_regions(&mut self) {
+        let ranges = self.layout.verbatim_ranges();
+        if ranges.is_empty() {
+            return;
+        }
+        self.edits.sort_by_key(|e| (e.range.start, e.range.end));
+        let mut delta: isize = 0;
+        let mut i = 0;
+        for range in ranges {
+            // Edits before the range move its start; one across its start spoils it.
+            let mut whole = true;
+            while i < self.edits.len() && self.edits[i].range.start < range.start {
+                let e = &self.edits[i];
+                whole &= e.range.end <= range.start;
+                delta += e.text.len() as isize - e.range.len() as isize;
+                i += 1;
+            }
+            let offset = (range.start as isize + delta) as usize;
+            // The encrypted text of the range: its text with the edits inside applied.
+            let mut encrypted = String::new();
+            let mut at = range.start;
+            let mut edited = false;
+            while i < self.edits.len() && self.edits[i].range.start < range.end {
+                let e = &self.edits[i];
+                whole &= e.range.end <= range.end && e.range.start >= at;
+                if whole {
+                    encrypted.push_str(&self.text[at..e.range.start]);
+                    encrypted.push_str(&e.text);
+                    at = e.range.end;
+                }
+                edited = true;
+                delta += e.text.len() as isize - e.range.len() as isize;
+                i += 1;
+            }
+            if !(whole && edited) {
+                continue;
+            }
+            encrypted.push_str(&self.text[at..range.end]);
+            self.hints.regions.push(hints::Region {
+                offset,
+                len: encrypted.len(),
+                digest: hints::region_digest(&encrypted),
+                original: self.text[range].to_string(),
+            });
+        }
     }
 
     /// The encrypted text: edits applied, metadata added.

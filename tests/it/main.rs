@@ -8,6 +8,7 @@ mod corpus;
 // GNU coreutils (`stat -c`) and Linux signal semantics.
 #[cfg(target_os = "linux")]
 mod exec;
+mod ini;
 mod keys;
 mod keys_cmds;
 mod rewrite;
