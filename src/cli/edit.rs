@@ -10,12 +10,11 @@
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use super::exec::sys;
 use super::Env;
 use crate::error::{code, Error, Result};
 use crate::fsutil;
@@ -58,7 +57,7 @@ pub fn edit(req: &EditRequest) -> Result<i32> {
     let workspace = Workspace::create(req.env, req.file)?;
     workspace.write(&initial)?;
     let before = Sha256::digest(&initial[..]);
-    let signals = SignalGuard::install()?;
+    let signals = Signals::install()?;
     loop {
         run_editor(&editor, &workspace.path, &signals)?;
         let edited = Zeroizing::new(workspace.read()?);
@@ -207,23 +206,33 @@ fn editor_error(what: String) -> Error {
 }
 
 /// Runs the editor on `path` and waits for it. Signals sealant receives meanwhile are
-/// forwarded to it; if one of them ends the session, the error says which.
-fn run_editor(editor: &[String], path: &Path, signals: &SignalGuard) -> Result<()> {
+/// passed on to it (see [`Signals`]); if one of them ends the session, the error says
+/// which.
+fn run_editor(editor: &[String], path: &Path, signals: &Signals) -> Result<()> {
+    signals.check()?;
     let mut child = std::process::Command::new(&editor[0])
         .args(&editor[1..])
         .arg(path)
         .spawn()
         .map_err(|e| editor_error(format!("cannot run the editor {:?}: {e}", editor[0])))?;
-    signals.child.store(child.id() as i32, Ordering::SeqCst);
-    let status = child.wait();
-    signals.child.store(0, Ordering::SeqCst);
-    signals.check()?;
-    let status = status.map_err(|e| editor_error(format!("waiting for the editor: {e}")))?;
-    if !status.success() && signals.interrupted.swap(false, Ordering::SeqCst) {
-        return Err(Error::Interrupted(signal_hook::consts::SIGINT));
+    let pid = child.id();
+    signals.forwarder.adopt(pid);
+    // Wait without reaping, stop forwarding, then reap: a signal can never reach a
+    // process that reused the editor's pid.
+    let waited = sys::wait_exited(pid);
+    signals.forwarder.release();
+    let status = waited
+        .and_then(|()| child.wait())
+        .map_err(|e| editor_error(format!("waiting for the editor: {e}")))?;
+    let received = signals.forwarder.take_received();
+    let ends_session = [libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+    if let Some(&sig) = received.iter().find(|s| ends_session.contains(s)) {
+        return Err(Error::Interrupted(sig));
     }
-    signals.interrupted.store(false, Ordering::SeqCst);
     if !status.success() {
+        if received.contains(&libc::SIGINT) {
+            return Err(Error::Interrupted(libc::SIGINT));
+        }
         return Err(editor_error(format!(
             "the editor {:?} failed ({status}); the file was not changed",
             editor[0]
@@ -233,7 +242,7 @@ fn run_editor(editor: &[String], path: &Path, signals: &SignalGuard) -> Result<(
 }
 
 /// The private directory that holds the plaintext while the editor runs. Dropping it
-/// removes the directory and the file (also on errors and signals, see [`SignalGuard`]).
+/// removes the directory and the file (also on errors and signals, see [`Signals`]).
 struct Workspace {
     dir: tempfile::TempDir,
     path: PathBuf,
@@ -288,71 +297,30 @@ impl Drop for Workspace {
     }
 }
 
-/// Catches SIGINT, SIGTERM, SIGHUP and SIGQUIT while a file is being edited: each is
-/// forwarded to the editor (an interactive editor ignores a Ctrl-C it gets twice; a
-/// script editor stops). A SIGTERM, SIGHUP or SIGQUIT ends the edit once the editor
+/// Signals during an edit. While the editor runs, SIGINT, SIGTERM, SIGHUP and SIGQUIT
+/// sent to sealant are passed on to it (a Ctrl-C typed in the terminal already reached
+/// it and is not sent twice). A SIGTERM, SIGHUP or SIGQUIT ends the edit once the editor
 /// has exited, leaving the target untouched and no plaintext behind; a SIGINT ends it
-/// only if the editor did not exit successfully.
-struct SignalGuard {
-    /// The editor's process id while it runs, else 0.
-    child: Arc<AtomicI32>,
-    /// The last terminating signal received (0: none).
-    fatal: Arc<AtomicI32>,
-    /// Whether a SIGINT arrived while the editor ran.
-    interrupted: Arc<std::sync::atomic::AtomicBool>,
-    handle: signal_hook::iterator::Handle,
+/// only if the editor did not exit successfully (vim and nano use Ctrl-C themselves).
+/// Any of them while no editor runs (at the prompt, while re-encrypting) ends it.
+struct Signals {
+    forwarder: sys::Forwarder,
 }
 
-impl SignalGuard {
-    fn install() -> Result<SignalGuard> {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
-            .map_err(|e| Error::io("<signals>", e, code::GENERIC))?;
-        let handle = signals.handle();
-        let child = Arc::new(AtomicI32::new(0));
-        let fatal = Arc::new(AtomicI32::new(0));
-        let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (c, f, i) = (child.clone(), fatal.clone(), interrupted.clone());
-        std::thread::spawn(move || {
-            for sig in signals.forever() {
-                if sig == SIGINT {
-                    i.store(true, Ordering::SeqCst);
-                } else {
-                    f.store(sig, Ordering::SeqCst);
-                }
-                let pid = c.load(Ordering::SeqCst);
-                if pid > 0 {
-                    // SAFETY: kill(2) with a pid we spawned and still wait for.
-                    unsafe {
-                        libc::kill(pid, sig);
-                    }
-                } else if sig == SIGINT {
-                    // No editor running (re-encrypting or prompting): Ctrl-C ends it.
-                    f.store(sig, Ordering::SeqCst);
-                }
-            }
-        });
-        Ok(SignalGuard {
-            child,
-            fatal,
-            interrupted,
-            handle,
-        })
+impl Signals {
+    fn install() -> Result<Signals> {
+        let forwarder =
+            sys::Forwarder::start().map_err(|e| Error::io("<signals>", e, code::GENERIC))?;
+        Ok(Signals { forwarder })
     }
 
-    /// An error if a terminating signal arrived: the caller unwinds, dropping the
-    /// workspace.
+    /// An error if a signal arrived while no editor ran: the caller unwinds, dropping
+    /// the workspace.
     fn check(&self) -> Result<()> {
-        match self.fatal.load(Ordering::SeqCst) {
-            0 => Ok(()),
-            sig => Err(Error::Interrupted(sig)),
+        match self.forwarder.pending() {
+            Some(sig) => Err(Error::Interrupted(sig)),
+            None => Ok(()),
         }
-    }
-}
-
-impl Drop for SignalGuard {
-    fn drop(&mut self) {
-        self.handle.close();
     }
 }
 

@@ -7,7 +7,7 @@
 //! 128 + its number, and `exec-file`'s private directory is removed whatever happens,
 //! short of SIGKILL.
 
-mod sys;
+pub(super) mod sys;
 mod vars;
 
 use std::ffi::{OsStr, OsString};

@@ -5,8 +5,8 @@ pub mod args;
 mod edit;
 mod exec;
 mod keys_cmd;
-mod tty;
 mod set;
+mod tty;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -32,6 +32,9 @@ struct State {
     child: Option<libc::pid_t>,
     /// The first signal that came while there was no child.
     pending: Option<c_int>,
+    /// Every signal that came, in order (for `edit`, which decides after the editor
+    /// exits whether the session was interrupted).
+    received: Vec<c_int>,
 }
 
 /// Catches the forwarded signals, from [`Forwarder::start`] until the process exits, and
@@ -54,6 +57,7 @@ impl Forwarder {
             .spawn(move || {
                 for info in signals.forever() {
                     let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                    state.received.push(info.si_signo);
                     match state.child {
                         Some(pid) if !raised_by_kernel(&info) => send(pid, info.si_signo),
                         Some(_) => {}
@@ -73,6 +77,11 @@ impl Forwarder {
     /// A signal that came while no child was running.
     pub fn pending(&self) -> Option<c_int> {
         self.state().pending
+    }
+
+    /// Every signal received so far (emptied).
+    pub fn take_received(&self) -> Vec<c_int> {
+        std::mem::take(&mut self.state().received)
     }
 
     /// From now on signals go to `pid`; one that came just before is sent now.
