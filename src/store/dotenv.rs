@@ -1,19 +1,677 @@
-//! The dotenv store. Not written yet: see issue 3.
+//! The dotenv store (spec §9.3, §6.3): `KEY=value` lines, read exactly as sops reads
+//! them, written back by splicing so that blank lines and comments stay where they are.
+//!
+//! sops's rules, each checked against the real sops 3.11 (see `tests/it/dotenv.rs`):
+//!
+//! * The text is split on `\n` only; a `\r` before it stays part of the value or comment
+//!   (so a CRLF file round-trips exactly, its `\r`s inside the ciphertexts).
+//! * An empty line is skipped. A line starting with `#` (column 1) is a comment; its text
+//!   is everything after the `#`.
+//! * Any other line is split at its first `=`: the key is everything before it (spaces
+//!   and `export ` included), the value everything after it, with no trimming and no
+//!   quote processing; every two-character `\n` in the value is a line break. A line
+//!   without `=` is an error ("invalid dotenv input line", exit 2). Note that sops reads
+//!   an indented `#` line holding a `=` as an entry (`  # a=b` has key `  # a`), and so
+//!   does sealant; without `=` it is an error, like a line holding only spaces or only
+//!   the `\r` of a blank CRLF line.
+//! * Every value is a string. A key starting with `sops_` is metadata (flattened,
+//!   [`flatten`]), wherever its line is.
+//!
+//! sops drops blank lines when it writes; sealant splices values into the user's text,
+//! so `decrypt(encrypt(f)) == f` byte for byte. Files sops wrote are emitted afresh by
+//! [`emit`], exactly as `sops decrypt` prints them.
 
-use super::{Layout, Parsed};
-use crate::error::{Error, Result};
-use crate::tree::{Document, Node};
+use std::ops::Range;
+
+use super::{flatten, Edit, FoundMetadata, Layout, Parsed, TextLayout};
+use crate::error::{Error, Location, Result};
+use crate::tree::{Document, Holder, Item, Leaf, Node, Scalar, Span, Style};
+
+/// The prefix of metadata keys.
+const PREFIX: &str = "sops_";
 
 /// Parses dotenv text into the tree, the metadata and the layout.
-pub fn parse(_text: &str, _file: &str) -> Result<(Parsed, Layout)> {
-    Err(Error::Usage(
-        "the dotenv format is not supported yet".into(),
+pub fn parse(text: &str, file: &str) -> Result<(Parsed, Layout)> {
+    let mut items = Vec::new();
+    // Metadata: (key without prefix, raw value, line number).
+    let mut meta: Vec<(&str, &str, usize)> = Vec::new();
+    let mut ranges: Vec<Range<usize>> = Vec::new();
+    let mut start = 0;
+    let mut line_no = 0;
+    loop {
+        line_no += 1;
+        let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let line = &text[start..end];
+        // The line with its line break, if it has one.
+        let whole = start..(end + 1).min(text.len());
+        if line.is_empty() {
+            // Skipped, as in sops; the splice keeps it.
+        } else if let Some(comment) = line.strip_prefix('#') {
+            items.push(Item::Comment(Leaf {
+                value: comment.to_string(),
+                span: Some(span(start + 1..end)),
+            }));
+        } else {
+            let eq = line
+                .find('=')
+                .ok_or_else(|| invalid_line(file, line_no, line))?;
+            let key = &line[..eq];
+            let raw = &line[eq + 1..];
+            if let Some(field) = key.strip_prefix(PREFIX) {
+                meta.push((field, raw, line_no));
+                match ranges.last_mut() {
+                    Some(last) if last.end == whole.start => last.end = whole.end,
+                    _ => ranges.push(whole),
+                }
+            } else {
+                items.push(Item::Entry {
+                    key: key.to_string(),
+                    value: Node::Scalar(Leaf {
+                        value: Scalar::Str(decode_value(raw)),
+                        span: Some(span(start + eq + 1..end)),
+                    }),
+                });
+            }
+        }
+        if end == text.len() {
+            break;
+        }
+        start = end + 1;
+    }
+
+    let metadata = if meta.is_empty() {
+        None
+    } else {
+        // With no final line break, the metadata at the end was added after a line break
+        // of its own (see `insert_metadata`): cutting that too gives the user's text.
+        if let Some(last) = ranges.last_mut() {
+            if last.end == text.len() && !text.ends_with('\n') && last.start > 0 {
+                last.start -= 1;
+            }
+        }
+        Some(FoundMetadata {
+            tree: unflatten(&meta, file)?,
+            ranges,
+        })
+    };
+    Ok((
+        Parsed {
+            docs: vec![Document { items }],
+            metadata,
+        },
+        Box::new(DotenvLayout),
     ))
 }
 
-/// Writes a document afresh (conversion), with the metadata if given.
-pub fn emit(_doc: &Document, _metadata: Option<&Node>) -> Result<String> {
-    Err(Error::Usage(
-        "the dotenv format is not supported yet".into(),
-    ))
+fn span(bytes: Range<usize>) -> Span {
+    Span {
+        bytes,
+        style: Style::Raw,
+        line_indent: 0,
+        in_flow: false,
+        holder: Holder::None,
+    }
+}
+
+/// A value as sops reads it: every two-character `\n` is a line break.
+fn decode_value(raw: &str) -> String {
+    if raw.contains("\\n") {
+        raw.replace("\\n", "\n")
+    } else {
+        raw.to_string()
+    }
+}
+
+/// The error for a line sops cannot read; it says why without quoting the line (it may
+/// hold a secret).
+fn invalid_line(file: &str, line: usize, text: &str) -> Error {
+    let blank = text.trim_start_matches([' ', '\t', '\r']);
+    let (column, why) = if blank.is_empty() {
+        (
+            1,
+            if text.contains('\r') {
+                "a line holding only a carriage return (a blank line of a CRLF file): \
+                 sops reads only truly empty lines as blank"
+            } else {
+                "a line holding only spaces: sops reads only truly empty lines as blank"
+            },
+        )
+    } else if blank.starts_with('#') {
+        let indent = text.len() - blank.len();
+        (
+            text[..indent].chars().count() + 1,
+            "a comment must start at the beginning of its line (`#` in column 1)",
+        )
+    } else {
+        (1, "expected KEY=value or a `#` comment; the line has no `=`")
+    };
+    Error::Parse {
+        file: file.to_string(),
+        at: Location { line, column },
+        what: format!("invalid dotenv input line: {why}"),
+    }
+}
+
+/// The metadata tree from the `sops_` lines. A malformed key is reported with its line.
+fn unflatten(meta: &[(&str, &str, usize)], file: &str) -> Result<Node> {
+    flatten::unflatten(meta.iter().map(|(k, v, _)| (*k, *v))).map_err(|e| {
+        // Name the first line whose key is malformed on its own, if there is one.
+        let line = meta
+            .iter()
+            .find(|(k, v, _)| flatten::unflatten([(*k, *v)]).is_err())
+            .map(|(_, _, line)| *line);
+        let why = match e {
+            Error::Metadata(why) => why,
+            other => other.to_string(),
+        };
+        match line {
+            Some(line) => Error::Metadata(format!("{file}:{line}: {why}")),
+            None => Error::Metadata(format!("{file}: {why}")),
+        }
+    })
+}
+
+/// What a dotenv file remembers for splicing: nothing beyond the spans (values are raw
+/// text, so an `ENC[...]` string or a clear value simply replaces the old one).
+#[derive(Debug)]
+pub struct DotenvLayout;
+
+impl TextLayout for DotenvLayout {
+    fn encrypted_value(&self, _text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>) {
+        out.push(Edit::new(span.bytes.clone(), enc));
+    }
+
+    fn clear_value(
+        &self,
+        _text: &str,
+        span: &Span,
+        value: &Scalar,
+        out: &mut Vec<Edit>,
+    ) -> Result<()> {
+        out.push(Edit::new(span.bytes.clone(), value_text(value)?));
+        Ok(())
+    }
+
+    fn decrypted_form(&self, _text: &str, _span: &Span, value: &Scalar) -> Option<String> {
+        value_text(value).ok()
+    }
+
+    fn insert_metadata(&self, text: &str, metadata: &Node) -> Result<Vec<Edit>> {
+        let lines = metadata_lines(metadata);
+        // A file without a final line break gets one before the metadata and none after
+        // it, so that cutting the metadata (see `parse`) gives the user's bytes back.
+        let out = if !text.is_empty() && !text.ends_with('\n') {
+            let mut s = String::with_capacity(lines.len() + 1);
+            s.push('\n');
+            s.push_str(lines.strip_suffix('\n').unwrap_or(&lines));
+            s
+        } else {
+            lines
+        };
+        Ok(vec![Edit::new(text.len()..text.len(), out)])
+    }
+}
+
+/// The `sops_*` lines, sorted by key in byte order as sops writes them, each ending
+/// with a line break.
+fn metadata_lines(metadata: &Node) -> String {
+    let mut pairs = flatten::flatten(metadata);
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = String::new();
+    for (key, value) in pairs {
+        out.push_str(PREFIX);
+        out.push_str(&key);
+        out.push('=');
+        out.push_str(&value);
+        out.push('\n');
+    }
+    out
+}
+
+/// A value as sops's dotenv emitter writes it: strings with line breaks as `\n`; other
+/// types (from a conversion) in Go's formatting: ints in decimal, floats `%G` with at
+/// least one decimal, `true`/`false`, times in RFC 3339 (seconds).
+fn value_text(value: &Scalar) -> Result<String> {
+    Ok(match value {
+        Scalar::Str(s) => escape(s),
+        Scalar::Bytes(b) => match std::str::from_utf8(b) {
+            Ok(s) => escape(s),
+            Err(_) => {
+                return Err(emit_error(
+                    "a value is not UTF-8 text; use --output-type json or binary".into(),
+                ))
+            }
+        },
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Float(f) => go_float_g(*f),
+        Scalar::Bool(b) => b.to_string(),
+        Scalar::Time(t) => crate::crypto::timestamp::format_mac_aad(t),
+    })
+}
+
+fn escape(s: &str) -> String {
+    if s.contains('\n') {
+        s.replace('\n', "\\n")
+    } else {
+        s.to_string()
+    }
+}
+
+/// Go's `strconv.FormatFloat(f, 'G', -1, 64)`, with `.0` added when the result would
+/// read as an integer (sops's `ValToString`): `1.5`, `1.0`, `123456.0`, `1.234567E+06`,
+/// `1E-05`, `+Inf`, `NaN`.
+fn go_float_g(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let mut g = String::new();
+    crate::yaml_fmt::render::format_go_float(f, &mut g);
+    let g = g.replace('e', "E");
+    if g.contains(['.', 'E']) {
+        g
+    } else {
+        // A whole number below 1e6: Go's 'f' format with one decimal.
+        format!("{f:.1}")
+    }
+}
+
+/// A clear value in an encrypted file written afresh (a conversion): the text must read
+/// back as the plaintext the MAC covers, so non-strings are written as their sops
+/// plaintext (`True`, `1`), not in the plain-output spelling (`true`, `1.0`) with which
+/// sops's own conversions fail their MAC.
+fn clear_text_in_encrypted(key: &str, value: &Scalar) -> Result<String> {
+    match value {
+        Scalar::Str(s) if s.contains("\\n") => Err(emit_error(format!(
+            "the clear value of {key:?} contains the characters \\n, which dotenv reads \
+             as a line break (the file would fail its MAC)"
+        ))),
+        Scalar::Str(_) | Scalar::Bytes(_) => value_text(value),
+        other => {
+            let bytes = crate::crypto::plaintext::to_bytes(other);
+            Ok(String::from_utf8_lossy(&bytes).into_owned())
+        }
+    }
+}
+
+fn emit_error(why: String) -> Error {
+    Error::Emit {
+        format: "dotenv",
+        why,
+    }
+}
+
+/// Writes a document afresh (conversion, files sops wrote), as sops writes it: one line
+/// per item, `#text` or `KEY=value`, then the sorted `sops_*` lines when `metadata` is
+/// given. Nested maps and lists are refused ("cannot use complex value in dotenv file",
+/// exit 4, as in sops).
+///
+/// Where sops writes an encrypted file it cannot read back, sealant refuses or writes
+/// what reads back (docs/COMPATIBILITY.md): a null (sops writes `<nil>`), a key that
+/// would read back as another (holding `=` or a line break, starting with `#` or
+/// `sops_`), a clear value holding `\n`.
+pub fn emit(doc: &Document, metadata: Option<&Node>) -> Result<String> {
+    let encrypted = metadata.is_some();
+    let mut out = String::new();
+    for item in &doc.items {
+        match item {
+            Item::Comment(c) => {
+                out.push('#');
+                out.push_str(&c.value);
+                out.push('\n');
+            }
+            Item::Entry { key, value } => {
+                let text = match value {
+                    Node::Map(_) | Node::List(_) => {
+                        return Err(emit_error(format!(
+                            "cannot use complex value in dotenv file (the value of {key:?} \
+                             is a map or a list); dotenv holds only flat KEY=value pairs"
+                        )))
+                    }
+                    Node::Null(_) if encrypted => {
+                        return Err(emit_error(format!(
+                            "the value of {key:?} is null, which dotenv cannot hold \
+                             (sops writes `<nil>`, which it cannot decrypt)"
+                        )))
+                    }
+                    // What sops prints for a null (Go's `%v` of nil).
+                    Node::Null(_) => "<nil>".to_string(),
+                    Node::Scalar(leaf) if encrypted => clear_text_in_encrypted(key, &leaf.value)?,
+                    Node::Scalar(leaf) => value_text(&leaf.value)?,
+                };
+                if encrypted {
+                    check_key(key)?;
+                }
+                out.push_str(key);
+                out.push('=');
+                out.push_str(&text);
+                out.push('\n');
+            }
+        }
+    }
+    if let Some(meta) = metadata {
+        out.push_str(&metadata_lines(meta));
+    }
+    Ok(out)
+}
+
+/// A key must read back as itself, or the encrypted file fails to decrypt.
+fn check_key(key: &str) -> Result<()> {
+    let why = if key.contains('=') {
+        "contains `=`"
+    } else if key.contains('\n') {
+        "contains a line break"
+    } else if key.starts_with('#') {
+        "starts with `#` (it would read as a comment)"
+    } else if key.starts_with(PREFIX) {
+        "starts with `sops_` (it would read as metadata)"
+    } else {
+        return Ok(());
+    };
+    Err(emit_error(format!(
+        "the key {key:?} {why}; it cannot be written as a dotenv key"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::apply_edits;
+
+    fn parsed(text: &str) -> (Parsed, Layout) {
+        parse(text, "t.env").unwrap()
+    }
+
+    fn entries(p: &Parsed) -> Vec<(String, String)> {
+        p.docs[0]
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Entry {
+                    key,
+                    value:
+                        Node::Scalar(Leaf {
+                            value: Scalar::Str(v),
+                            ..
+                        }),
+                } => Some((key.clone(), v.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn comments(p: &Parsed) -> Vec<String> {
+        p.docs[0]
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Comment(c) => Some(c.value.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn pair(k: &str, v: &str) -> (String, String) {
+        (k.to_string(), v.to_string())
+    }
+
+    #[test]
+    fn keys_and_values_are_raw_split_at_the_first_equals() {
+        let text = " SPACED = x \nQ=\"quoted\"\nexport E=a=b=c\nH=#not a comment\nEMPTY=\n=nokey\n";
+        let (p, _) = parsed(text);
+        assert_eq!(
+            entries(&p),
+            vec![
+                pair(" SPACED ", " x "),
+                pair("Q", "\"quoted\""),
+                pair("export E", "a=b=c"),
+                pair("H", "#not a comment"),
+                pair("EMPTY", ""),
+                pair("", "nokey"),
+            ]
+        );
+        assert!(p.metadata.is_none());
+    }
+
+    #[test]
+    fn comments_start_in_column_one_and_keep_everything_after_the_hash() {
+        let (p, _) = parsed("# one\n#two\n#\n  # a=b\n");
+        assert_eq!(comments(&p), vec![" one", "two", ""]);
+        // An indented `#` line with `=` is an entry for sops.
+        assert_eq!(entries(&p), vec![pair("  # a", "b")]);
+    }
+
+    #[test]
+    fn backslash_n_is_a_line_break_and_carriage_returns_stay() {
+        let (p, _) = parsed("PEM=a\\nb\\\\nc\r\n#c\r\n");
+        assert_eq!(entries(&p), vec![pair("PEM", "a\nb\\\nc\r")]);
+        assert_eq!(comments(&p), vec!["c\r"]);
+    }
+
+    #[test]
+    fn spans_cover_the_value_and_the_comment_text() {
+        let text = "# hi\nA=xyz\r\nB=\n";
+        let (p, _) = parsed(text);
+        let spans: Vec<Range<usize>> = p.docs[0]
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Comment(c) => c.span.clone().unwrap().bytes,
+                Item::Entry {
+                    value: Node::Scalar(l),
+                    ..
+                } => l.span.clone().unwrap().bytes,
+                _ => unreachable!(),
+            })
+            .collect();
+        let texts: Vec<&str> = spans.iter().map(|r| &text[r.clone()]).collect();
+        assert_eq!(texts, vec![" hi", "xyz\r", ""]);
+    }
+
+    #[test]
+    fn bad_lines_name_the_place_and_not_the_content() {
+        let cases = [
+            ("A=1\nSECRETVALUE\n", 2, 1, "no `=`"),
+            ("A=1\n   # SECRETVALUE\n", 2, 4, "column 1"),
+            ("A=1\r\n\r\nB=SECRETVALUE\r\n", 2, 1, "carriage return"),
+            ("A=1\n  \t\nB=SECRETVALUE\n", 2, 1, "only spaces"),
+            ("A=1\n\t# SECRETVALUE", 2, 2, "column 1"),
+        ];
+        for (text, line, column, why) in cases {
+            let err = parse(text, "t.env").err().expect(text);
+            let msg = err.to_string();
+            assert_eq!(err.exit_code(), 2, "{msg}");
+            assert!(
+                msg.starts_with(&format!("t.env:{line}:{column}: ")),
+                "{msg}"
+            );
+            assert!(msg.contains("invalid dotenv input line"), "{msg}");
+            assert!(msg.contains(why), "{msg}");
+            assert!(!msg.contains("SECRETVALUE"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn metadata_lines_anywhere_are_found_and_cut_with_their_line_break() {
+        let text = "A=1\nsops_version=3.11.0\n# c\nsops_lastmodified=x\nsops_mac=m\n";
+        let (p, _) = parsed(text);
+        assert_eq!(entries(&p), vec![pair("A", "1")]);
+        let found = p.metadata.unwrap();
+        assert_eq!(found.ranges.len(), 2, "adjacent lines merge");
+        let mut cuts: Vec<Edit> = found.ranges.iter().map(|r| Edit::new(r.clone(), "")).collect();
+        assert_eq!(apply_edits(text, &mut cuts).unwrap(), "A=1\n# c\n");
+        let Node::Map(fields) = found.tree else {
+            panic!("a map")
+        };
+        assert_eq!(fields.len(), 3);
+    }
+
+    #[test]
+    fn malformed_metadata_keys_are_errors_with_a_line() {
+        let text = "A=SECRETVALUE\nsops_version=3.11.0\nsops_age__list_x__map_recipient=r\n";
+        let err = parse(text, "t.env").err().unwrap();
+        let msg = err.to_string();
+        assert_eq!(err.exit_code(), 1);
+        assert!(msg.contains("t.env:3:"), "{msg}");
+        assert!(!msg.contains("SECRETVALUE"), "{msg}");
+    }
+
+    fn sample_metadata() -> Node {
+        let s = |v: &str| Node::Scalar(Leaf::new(Scalar::Str(v.into())));
+        let e = |k: &str, v: Node| Item::Entry {
+            key: k.into(),
+            value: v,
+        };
+        Node::Map(vec![
+            e(
+                "age",
+                Node::List(vec![crate::tree::ListItem::Node(Node::Map(vec![
+                    e("recipient", s("age1x")),
+                    e("enc", s("-----BEGIN-----\nabc\n-----END-----\n")),
+                ]))]),
+            ),
+            e("lastmodified", s("2020-01-02T03:04:05Z")),
+            e("mac", s("ENC[m]")),
+            e("version", s("3.11.0")),
+            e("sealant_version", s("0.1.0")),
+        ])
+    }
+
+    #[test]
+    fn inserted_metadata_is_sorted_and_cut_back_to_the_exact_text() {
+        for text in [
+            "",
+            "A=1\n",
+            "A=1",
+            "A=1\n\n",
+            "A=1\r\n",
+            "# only a comment",
+            "A=1\r",
+        ] {
+            let (_, layout) = parsed(text);
+            let mut edits = layout.insert_metadata(text, &sample_metadata()).unwrap();
+            let encrypted = apply_edits(text, &mut edits).unwrap();
+            let (p, _) = parsed(&encrypted);
+            let found = p.metadata.expect("metadata");
+            let mut cuts: Vec<Edit> =
+                found.ranges.iter().map(|r| Edit::new(r.clone(), "")).collect();
+            assert_eq!(apply_edits(&encrypted, &mut cuts).unwrap(), text, "{text:?}");
+            let keys: Vec<&str> = encrypted
+                .lines()
+                .filter(|l| l.starts_with(PREFIX))
+                .map(|l| l.split('=').next().unwrap())
+                .collect();
+            let mut sorted = keys.clone();
+            sorted.sort();
+            assert_eq!(keys, sorted);
+            assert!(encrypted.contains(
+                "sops_age__list_0__map_enc=-----BEGIN-----\\nabc\\n-----END-----\\n\n"
+            ));
+        }
+    }
+
+    #[test]
+    fn values_are_written_as_sops_writes_them() {
+        let cases: Vec<(Scalar, &str)> = vec![
+            (Scalar::Str("a\nb".into()), "a\\nb"),
+            (Scalar::Str("x\r".into()), "x\r"),
+            (Scalar::Int(-7), "-7"),
+            (Scalar::Float(1.5), "1.5"),
+            (Scalar::Float(1.0), "1.0"),
+            (Scalar::Float(-0.0), "-0.0"),
+            (Scalar::Float(123456.0), "123456.0"),
+            (Scalar::Float(1234567.0), "1.234567E+06"),
+            (Scalar::Float(0.00001), "1E-05"),
+            (Scalar::Float(0.0001), "0.0001"),
+            (Scalar::Float(1e21), "1E+21"),
+            (Scalar::Float(f64::INFINITY), "+Inf"),
+            (Scalar::Float(f64::NEG_INFINITY), "-Inf"),
+            (Scalar::Float(f64::NAN), "NaN"),
+            (Scalar::Bool(true), "true"),
+        ];
+        for (value, want) in cases {
+            assert_eq!(value_text(&value).unwrap(), want);
+        }
+        let t = crate::crypto::timestamp::parse_rfc3339("2024-01-02T03:04:05.123Z").unwrap();
+        assert_eq!(
+            value_text(&Scalar::Time(t)).unwrap(),
+            "2024-01-02T03:04:05Z"
+        );
+        assert!(value_text(&Scalar::Bytes(vec![0xff])).is_err());
+    }
+
+    fn doc(items: Vec<Item>) -> Document {
+        Document { items }
+    }
+    fn entry(key: &str, value: Node) -> Item {
+        Item::Entry {
+            key: key.into(),
+            value,
+        }
+    }
+    fn leaf(v: Scalar) -> Node {
+        Node::Scalar(Leaf::new(v))
+    }
+
+    #[test]
+    fn emit_writes_one_line_per_item_and_refuses_nesting() {
+        let d = doc(vec![
+            Item::Comment(Leaf::new(" top".into())),
+            entry("s", leaf(Scalar::Str("a\nb".into()))),
+            entry("i", leaf(Scalar::Int(42))),
+            entry("n", Node::Null(None)),
+        ]);
+        assert_eq!(emit(&d, None).unwrap(), "# top\ns=a\\nb\ni=42\nn=<nil>\n");
+        assert_eq!(emit(&doc(vec![]), None).unwrap(), "");
+        let nested = doc(vec![entry("a", Node::Map(vec![]))]);
+        let err = emit(&nested, None).unwrap_err();
+        assert_eq!(err.exit_code(), 4);
+        assert!(err.to_string().contains("cannot use complex value"), "{err}");
+        let list = doc(vec![entry("a", Node::List(vec![]))]);
+        assert_eq!(emit(&list, None).unwrap_err().exit_code(), 4);
+    }
+
+    #[test]
+    fn encrypted_emission_writes_only_what_reads_back() {
+        let meta = sample_metadata();
+        let d = doc(vec![
+            entry("a", leaf(Scalar::Str("ENC[x]".into()))),
+            entry("b_unencrypted", leaf(Scalar::Bool(true))),
+            entry("f_unencrypted", leaf(Scalar::Float(1.0))),
+        ]);
+        let out = emit(&d, Some(&meta)).unwrap();
+        assert!(
+            out.starts_with("a=ENC[x]\nb_unencrypted=True\nf_unencrypted=1\nsops_age__list_0__map_enc="),
+            "{out}"
+        );
+        for bad in [
+            doc(vec![entry("n", Node::Null(None))]),
+            doc(vec![entry("a=b", leaf(Scalar::Str("x".into())))]),
+            doc(vec![entry("#a", leaf(Scalar::Str("x".into())))]),
+            doc(vec![entry("sops_a", leaf(Scalar::Str("x".into())))]),
+            doc(vec![entry("a\nb", leaf(Scalar::Str("x".into())))]),
+            doc(vec![entry("a", leaf(Scalar::Str("x\\ny".into())))]),
+        ] {
+            assert_eq!(emit(&bad, Some(&meta)).unwrap_err().exit_code(), 4);
+        }
+    }
+
+    #[test]
+    fn the_decrypted_form_is_always_the_users_token() {
+        let text = "A=a\\nb\nB=a\\\\nb\\n\nC=\\\\\\n\r\n";
+        let (p, layout) = parsed(text);
+        for item in &p.docs[0].items {
+            if let Item::Entry {
+                value: Node::Scalar(l),
+                ..
+            } = item
+            {
+                let span = l.span.as_ref().unwrap();
+                let form = layout.decrypted_form(text, span, &l.value).unwrap();
+                assert_eq!(form, &text[span.bytes.clone()]);
+            }
+        }
+    }
 }
