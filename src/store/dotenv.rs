@@ -143,7 +143,10 @@ fn invalid_line(file: &str, line: usize, text: &str) -> Error {
             "a comment must start at the beginning of its line (`#` in column 1)",
         )
     } else {
-        (1, "expected KEY=value or a `#` comment; the line has no `=`")
+        (
+            1,
+            "expected KEY=value or a `#` comment; the line has no `=`",
+        )
     };
     Error::Parse {
         file: file.to_string(),
@@ -480,7 +483,7 @@ mod tests {
             ("A=1\n\t# SECRETVALUE", 2, 2, "column 1"),
         ];
         for (text, line, column, why) in cases {
-            let err = parse(text, "t.env").err().expect(text);
+            let err = parse(text, "t.env").expect_err(text);
             let msg = err.to_string();
             assert_eq!(err.exit_code(), 2, "{msg}");
             assert!(
@@ -500,7 +503,11 @@ mod tests {
         assert_eq!(entries(&p), vec![pair("A", "1")]);
         let found = p.metadata.unwrap();
         assert_eq!(found.ranges.len(), 2, "adjacent lines merge");
-        let mut cuts: Vec<Edit> = found.ranges.iter().map(|r| Edit::new(r.clone(), "")).collect();
+        let mut cuts: Vec<Edit> = found
+            .ranges
+            .iter()
+            .map(|r| Edit::new(r.clone(), ""))
+            .collect();
         assert_eq!(apply_edits(text, &mut cuts).unwrap(), "A=1\n# c\n");
         let Node::Map(fields) = found.tree else {
             panic!("a map")
@@ -511,7 +518,7 @@ mod tests {
     #[test]
     fn malformed_metadata_keys_are_errors_with_a_line() {
         let text = "A=SECRETVALUE\nsops_version=3.11.0\nsops_age__list_x__map_recipient=r\n";
-        let err = parse(text, "t.env").err().unwrap();
+        let err = parse(text, "t.env").unwrap_err();
         let msg = err.to_string();
         assert_eq!(err.exit_code(), 1);
         assert!(msg.contains("t.env:3:"), "{msg}");
@@ -555,9 +562,16 @@ mod tests {
             let encrypted = apply_edits(text, &mut edits).unwrap();
             let (p, _) = parsed(&encrypted);
             let found = p.metadata.expect("metadata");
-            let mut cuts: Vec<Edit> =
-                found.ranges.iter().map(|r| Edit::new(r.clone(), "")).collect();
-            assert_eq!(apply_edits(&encrypted, &mut cuts).unwrap(), text, "{text:?}");
+            let mut cuts: Vec<Edit> = found
+                .ranges
+                .iter()
+                .map(|r| Edit::new(r.clone(), ""))
+                .collect();
+            assert_eq!(
+                apply_edits(&encrypted, &mut cuts).unwrap(),
+                text,
+                "{text:?}"
+            );
             let keys: Vec<&str> = encrypted
                 .lines()
                 .filter(|l| l.starts_with(PREFIX))
@@ -566,9 +580,8 @@ mod tests {
             let mut sorted = keys.clone();
             sorted.sort();
             assert_eq!(keys, sorted);
-            assert!(encrypted.contains(
-                "sops_age__list_0__map_enc=-----BEGIN-----\\nabc\\n-----END-----\\n\n"
-            ));
+            assert!(encrypted
+                .contains("sops_age__list_0__map_enc=-----BEGIN-----\\nabc\\n-----END-----\\n\n"));
         }
     }
 
@@ -628,7 +641,10 @@ mod tests {
         let nested = doc(vec![entry("a", Node::Map(vec![]))]);
         let err = emit(&nested, None).unwrap_err();
         assert_eq!(err.exit_code(), 4);
-        assert!(err.to_string().contains("cannot use complex value"), "{err}");
+        assert!(
+            err.to_string().contains("cannot use complex value"),
+            "{err}"
+        );
         let list = doc(vec![entry("a", Node::List(vec![]))]);
         assert_eq!(emit(&list, None).unwrap_err().exit_code(), 4);
     }
@@ -643,7 +659,9 @@ mod tests {
         ]);
         let out = emit(&d, Some(&meta)).unwrap();
         assert!(
-            out.starts_with("a=ENC[x]\nb_unencrypted=True\nf_unencrypted=1\nsops_age__list_0__map_enc="),
+            out.starts_with(
+                "a=ENC[x]\nb_unencrypted=True\nf_unencrypted=1\nsops_age__list_0__map_enc="
+            ),
             "{out}"
         );
         for bad in [

@@ -5,6 +5,7 @@ mod binary;
 mod cli;
 mod config;
 mod corpus;
+mod dotenv;
 // GNU coreutils (`stat -c`) and Linux signal semantics.
 #[cfg(target_os = "linux")]
 mod exec;
