@@ -361,6 +361,9 @@ def emit_env(doc):
         if isinstance(x, dict):
             for k, v in x.items():
                 if is_comment_key(k):
+                    # A blank line before each comment block, as .env files group keys.
+                    if out:
+                        out.append("")
                     out.append(f"# {v.text}")
                 else:
                     walk(v, path + [key_part(k)])

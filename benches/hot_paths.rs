@@ -34,6 +34,18 @@ fn json_input(n: usize) -> String {
     format!("{{\n\t\"services\": {{\n{}\n\t}}\n}}\n", items.join(",\n"))
 }
 
+/// The same services as flat `KEY=value` lines, grouped by blank lines and comments.
+fn dotenv_input(n: usize) -> String {
+    let mut s = String::from("# generated\n");
+    for i in 0..n {
+        s.push_str(&format!(
+            "\n# svc{i} credentials\nSVC{i}_USER=app{i}\nSVC{i}_PASSWORD=p@ss-{i}-hunter2\nSVC{i}_PORT={}\nSVC{i}_URL=postgres://u:p@db{i}.internal:5432/app\nSVC{i}_ENABLED=true\n",
+            5000 + i
+        ));
+    }
+    s
+}
+
 fn recipients() -> Vec<Box<dyn MasterKey>> {
     let r = "age13yzgmlhj5hecz56ft6x2ea6tmglqr8l0hs6ykr4qtgpwt7xrffls6rrhfc";
     parse_recipients(r)
@@ -72,6 +84,19 @@ fn bench_parse(c: &mut Criterion) {
                 .unwrap()
             })
         });
+        let dotenv = dotenv_input(n);
+        g.throughput(Throughput::Bytes(dotenv.len() as u64));
+        g.bench_with_input(BenchmarkId::new("dotenv", n), &dotenv, |b, t| {
+            b.iter(|| {
+                store::parse(
+                    Format::Dotenv,
+                    black_box(t.as_bytes()),
+                    "b.env",
+                    Stage::Plain,
+                )
+                .unwrap()
+            })
+        });
     }
     g.finish();
 }
@@ -95,6 +120,7 @@ fn bench_encrypt_file(c: &mut Criterion) {
     for (fmt, name, text) in [
         (Format::Yaml, "yaml", yaml_input(1000)),
         (Format::Json, "json", json_input(1000)),
+        (Format::Dotenv, "dotenv", dotenv_input(1000)),
     ] {
         g.throughput(Throughput::Bytes(text.len() as u64));
         g.bench_function(name, |b| {

@@ -207,22 +207,47 @@ impl ValueCipher {
             return Ok(String::new());
         }
         let mut buf = Zeroizing::new(plaintext.to_vec());
-        let tag = match iv.len() {
+        let mut tag = [0u8; TAG_LEN];
+        match iv.len() {
             0 => return Err(fail("empty IV")),
-            IV_LEN => self
-                .gcm
-                .encrypt_in_place_detached(GenericArray::from_slice(iv), aad.as_bytes(), &mut buf)
-                .map(|t| t.to_vec())
-                .map_err(|_| fail("AES-GCM refused the input (too long)"))?,
-            _ => gcm_any_iv(&self.key, iv, aad.as_bytes(), &mut buf, Direction::Seal)
-                .map_err(|_| fail("AES-GCM refused the input (too long)"))?,
+            IV_LEN => tag.copy_from_slice(
+                &self
+                    .gcm
+                    .encrypt_in_place_detached(
+                        GenericArray::from_slice(iv),
+                        aad.as_bytes(),
+                        &mut buf,
+                    )
+                    .map_err(|_| fail("AES-GCM refused the input (too long)"))?,
+            ),
+            _ => tag.copy_from_slice(
+                &gcm_any_iv(&self.key, iv, aad.as_bytes(), &mut buf, Direction::Seal)
+                    .map_err(|_| fail("AES-GCM refused the input (too long)"))?,
+            ),
         };
-        Ok(format!(
-            "{PREFIX}{},iv:{},tag:{},type:{type_name}]",
-            B64.encode(&buf[..]),
-            B64.encode(iv),
-            B64.encode(tag)
-        ))
+        // Written straight into one string of the right size: this runs once per value,
+        // and temporary strings were a tenth of the time of encrypting a big file.
+        let b64_len = |n: usize| n.div_ceil(3) * 4;
+        let mut out = String::with_capacity(
+            PREFIX.len()
+                + b64_len(buf.len())
+                + ",iv:".len()
+                + b64_len(iv.len())
+                + ",tag:".len()
+                + b64_len(TAG_LEN)
+                + ",type:]".len()
+                + type_name.len(),
+        );
+        out.push_str(PREFIX);
+        B64.encode_string(&buf[..], &mut out);
+        out.push_str(",iv:");
+        B64.encode_string(iv, &mut out);
+        out.push_str(",tag:");
+        B64.encode_string(tag, &mut out);
+        out.push_str(",type:");
+        out.push_str(type_name);
+        out.push(']');
+        Ok(out)
     }
 
     /// Decrypts an `ENC[...]` value with `aad`, as sops does.
