@@ -102,7 +102,7 @@ pub fn parse(text: &str, file: &str) -> Result<(Parsed, Layout)> {
             docs: vec![Document { items }],
             metadata,
         },
-        Box::new(DotenvLayout),
+        Box::new(DotenvLayout { lines: line_no }),
     ))
 }
 
@@ -214,14 +214,33 @@ fn unflatten(meta: &[(&str, &str, usize)], file: &str) -> Result<Node> {
     })
 }
 
-/// What a dotenv file remembers for splicing: nothing beyond the spans (values are raw
-/// text, so an `ENC[...]` string or a clear value simply replaces the old one).
+/// What a dotenv file remembers for splicing: only its number of lines, the most edits
+/// a walk can make (values are raw text, so an `ENC[...]` string or a clear value simply
+/// replaces the old one at its span).
 #[derive(Debug)]
-pub struct DotenvLayout;
+pub struct DotenvLayout {
+    lines: usize,
+}
+
+impl DotenvLayout {
+    /// Makes room for every edit at the first one, instead of growing the list (it holds
+    /// 200,000 edits for a big file).
+    fn reserve(&self, out: &mut Vec<Edit>) {
+        if out.capacity() == 0 {
+            out.reserve(self.lines + 1);
+        }
+    }
+}
 
 impl TextLayout for DotenvLayout {
     fn encrypted_value(&self, _text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>) {
+        self.reserve(out);
         out.push(Edit::new(span.bytes.clone(), enc));
+    }
+
+    fn comment(&self, span: &Span, text: &str, out: &mut Vec<Edit>) {
+        self.reserve(out);
+        out.push(Edit::new(span.bytes.clone(), text));
     }
 
     fn clear_value(
@@ -231,6 +250,7 @@ impl TextLayout for DotenvLayout {
         value: &Scalar,
         out: &mut Vec<Edit>,
     ) -> Result<()> {
+        self.reserve(out);
         out.push(Edit::new(span.bytes.clone(), value_text(value)?));
         Ok(())
     }
@@ -275,29 +295,43 @@ fn metadata_lines(metadata: &Node) -> String {
 /// types (from a conversion) in Go's formatting: ints in decimal, floats `%G` with at
 /// least one decimal, `true`/`false`, times in RFC 3339 (seconds).
 fn value_text(value: &Scalar) -> Result<String> {
-    Ok(match value {
-        Scalar::Str(s) => escape(s),
+    let mut out = match value {
+        Scalar::Str(s) => String::with_capacity(s.len()),
+        _ => String::new(),
+    };
+    write_value(&mut out, value)?;
+    Ok(out)
+}
+
+/// [`value_text`], appended to `out`.
+fn write_value(out: &mut String, value: &Scalar) -> Result<()> {
+    match value {
+        Scalar::Str(s) => write_escaped(out, s),
         Scalar::Bytes(b) => match std::str::from_utf8(b) {
-            Ok(s) => escape(s),
+            Ok(s) => write_escaped(out, s),
             Err(_) => {
                 return Err(emit_error(
                     "a value is not UTF-8 text; use --output-type json or binary".into(),
                 ))
             }
         },
-        Scalar::Int(i) => i.to_string(),
-        Scalar::Float(f) => go_float_g(*f),
-        Scalar::Bool(b) => b.to_string(),
-        Scalar::Time(t) => crate::crypto::timestamp::format_mac_aad(t),
-    })
+        Scalar::Int(i) => out.push_str(&i.to_string()),
+        Scalar::Float(f) => out.push_str(&go_float_g(*f)),
+        Scalar::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Scalar::Time(t) => out.push_str(&crate::crypto::timestamp::format_mac_aad(t)),
+    }
+    Ok(())
 }
 
-fn escape(s: &str) -> String {
-    if s.contains('\n') {
-        s.replace('\n', "\\n")
-    } else {
-        s.to_string()
+/// A string with each line break written as `\n`.
+fn write_escaped(out: &mut String, s: &str) {
+    let mut rest = s;
+    while let Some(at) = find_byte(rest.as_bytes(), b'\n') {
+        out.push_str(&rest[..at]);
+        out.push_str("\\n");
+        rest = &rest[at + 1..];
     }
+    out.push_str(rest);
 }
 
 /// Go's `strconv.FormatFloat(f, 'G', -1, 64)`, with `.0` added when the result would
@@ -357,7 +391,24 @@ fn emit_error(why: String) -> Error {
 /// `sops_`), a clear value holding `\n`.
 pub fn emit(doc: &Document, metadata: Option<&Node>) -> Result<String> {
     let encrypted = metadata.is_some();
-    let mut out = String::new();
+    // Sized once from the strings (other values are short): big files are mostly this.
+    let size: usize = doc
+        .items
+        .iter()
+        .map(|item| match item {
+            Item::Comment(c) => c.value.len() + 2,
+            Item::Entry {
+                key,
+                value:
+                    Node::Scalar(Leaf {
+                        value: Scalar::Str(s),
+                        ..
+                    }),
+            } => key.len() + s.len() + 2,
+            Item::Entry { key, .. } => key.len() + 26,
+        })
+        .sum();
+    let mut out = String::with_capacity(size);
     for item in &doc.items {
         match item {
             Item::Comment(c) => {
@@ -366,7 +417,12 @@ pub fn emit(doc: &Document, metadata: Option<&Node>) -> Result<String> {
                 out.push('\n');
             }
             Item::Entry { key, value } => {
-                let text = match value {
+                if encrypted {
+                    check_key(key)?;
+                }
+                out.push_str(key);
+                out.push('=');
+                match value {
                     Node::Map(_) | Node::List(_) => {
                         return Err(emit_error(format!(
                             "cannot use complex value in dotenv file (the value of {key:?} \
@@ -380,16 +436,12 @@ pub fn emit(doc: &Document, metadata: Option<&Node>) -> Result<String> {
                         )))
                     }
                     // What sops prints for a null (Go's `%v` of nil).
-                    Node::Null(_) => "<nil>".to_string(),
-                    Node::Scalar(leaf) if encrypted => clear_text_in_encrypted(key, &leaf.value)?,
-                    Node::Scalar(leaf) => value_text(&leaf.value)?,
+                    Node::Null(_) => out.push_str("<nil>"),
+                    Node::Scalar(leaf) if encrypted => {
+                        out.push_str(&clear_text_in_encrypted(key, &leaf.value)?)
+                    }
+                    Node::Scalar(leaf) => write_value(&mut out, &leaf.value)?,
                 };
-                if encrypted {
-                    check_key(key)?;
-                }
-                out.push_str(key);
-                out.push('=');
-                out.push_str(&text);
                 out.push('\n');
             }
         }
