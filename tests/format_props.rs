@@ -118,6 +118,45 @@ fn nested() -> impl Strategy<Value = Node> {
     })
 }
 
+/// dotenv holds a flat map of strings (sops's rules: the key is everything before the
+/// first `=`, the value everything after; `\n` in a value is a line break), and
+/// comments.
+fn dotenv_items() -> impl Strategy<Value = Vec<Item>> {
+    let value = prop_oneof![
+        "[a-zA-Z0-9 _./:@=#\"'-]{0,16}",
+        "\\PC{0,10}",
+        Just("line one\nline two".to_string()),
+        Just(String::new()),
+    ];
+    let entry = ("[A-Z][A-Z0-9_]{0,10}", value);
+    let comment = "[a-zA-Z0-9 #=]{0,16}";
+    prop::collection::vec(prop_oneof![3 => entry.prop_map(|(k, v)| (Some(k), v)), 1 => comment.prop_map(|c| (None, c))], 0..12)
+        .prop_map(|rows| {
+            let mut seen = std::collections::HashSet::new();
+            rows.into_iter()
+                .filter_map(|(key, value)| match key {
+                    Some(k) if seen.insert(k.clone()) => Some(Item::Entry {
+                        key: k,
+                        value: leaf(Scalar::Str(value)),
+                    }),
+                    Some(_) => None,
+                    None => Some(Item::Comment(Leaf::new(value))),
+                })
+                .collect()
+        })
+}
+
+/// INI values are strings; go-ini trims them and reads `;`/`#` as comments, so the
+/// generated ones are what an INI file can hold exactly.
+fn ini_value() -> impl Strategy<Value = Node> {
+    prop_oneof![
+        "[a-zA-Z0-9_./:@=-]([a-zA-Z0-9 _./:@=-]{0,14}[a-zA-Z0-9_./:@=-])?",
+        Just(String::new()),
+        Just("ünïcödé ✓".to_string()),
+    ]
+    .prop_map(|s| leaf(Scalar::Str(s)))
+}
+
 fn document(items: Vec<Item>) -> Vec<Document> {
     vec![Document { items }]
 }
@@ -155,7 +194,9 @@ fn check_round_trip(format: Format, clear: &[u8]) -> Result<(), TestCaseError> {
         .collect();
     prop_assert_eq!(a.lines().count(), b.lines().count());
     for line in &changed {
+        // YAML/JSON/INI/TOML `mac`, dotenv `sops_mac`.
         let l = line.trim_start().trim_start_matches('"');
+        let l = l.strip_prefix("sops_").unwrap_or(l);
         prop_assert!(
             l.starts_with("mac") || l.starts_with("lastmodified"),
             "unexpected change: {}",
@@ -179,6 +220,20 @@ proptest! {
     fn json_round_trips(items in map_of(nested(), 6)) {
         if let Some(clear) = written(Format::Json, &document(items)) {
             check_round_trip(Format::Json, &clear)?;
+        }
+    }
+
+    #[test]
+    fn dotenv_round_trips(items in dotenv_items()) {
+        if let Some(clear) = written(Format::Dotenv, &document(items)) {
+            check_round_trip(Format::Dotenv, &clear)?;
+        }
+    }
+
+    #[test]
+    fn ini_round_trips(sections in map_of(map_of(ini_value(), 5).prop_map(Node::Map), 4)) {
+        if let Some(clear) = written(Format::Ini, &document(sections)) {
+            check_round_trip(Format::Ini, &clear)?;
         }
     }
 
