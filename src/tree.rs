@@ -61,6 +61,20 @@ pub struct Span {
     pub holder: Holder,
 }
 
+impl Span {
+    /// The span of a token a format writes one way only (a dotenv or INI value, a
+    /// comment's text), with no indentation to remember.
+    pub fn raw(bytes: Range<usize>) -> Span {
+        Span {
+            bytes,
+            style: Style::Raw,
+            line_indent: 0,
+            in_flow: false,
+            holder: Holder::None,
+        }
+    }
+}
+
 /// The token that introduces a leaf in block YAML.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Holder {

@@ -25,7 +25,7 @@ use std::ops::Range;
 
 use super::{flatten, Edit, FoundMetadata, Layout, Parsed, TextLayout};
 use crate::error::{Error, Location, Result};
-use crate::tree::{Document, Holder, Item, Leaf, Node, Scalar, Span, Style};
+use crate::tree::{Document, Item, Leaf, Node, Scalar, Span};
 
 /// The prefix of metadata keys.
 const PREFIX: &str = "sops_";
@@ -107,13 +107,7 @@ pub fn parse(text: &str, file: &str) -> Result<(Parsed, Layout)> {
 }
 
 fn span(bytes: Range<usize>) -> Span {
-    Span {
-        bytes,
-        style: Style::Raw,
-        line_indent: 0,
-        in_flow: false,
-        holder: Holder::None,
-    }
+    Span::raw(bytes)
 }
 
 /// A value as sops reads it: every two-character `\n` is a line break.
@@ -315,10 +309,7 @@ fn write_value(out: &mut String, value: &Scalar) -> Result<()> {
                 ))
             }
         },
-        Scalar::Int(i) => out.push_str(&i.to_string()),
-        Scalar::Float(f) => out.push_str(&go_float_g(*f)),
-        Scalar::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Scalar::Time(t) => out.push_str(&crate::crypto::timestamp::format_mac_aad(t)),
+        other => out.push_str(&super::go_text::non_string(other).unwrap_or_default()),
     }
     Ok(())
 }
@@ -332,27 +323,6 @@ fn write_escaped(out: &mut String, s: &str) {
         rest = &rest[at + 1..];
     }
     out.push_str(rest);
-}
-
-/// Go's `strconv.FormatFloat(f, 'G', -1, 64)`, with `.0` added when the result would
-/// read as an integer (sops's `ValToString`): `1.5`, `1.0`, `123456.0`, `1.234567E+06`,
-/// `1E-05`, `+Inf`, `NaN`.
-fn go_float_g(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    let mut g = String::new();
-    crate::yaml_fmt::render::format_go_float(f, &mut g);
-    let g = g.replace('e', "E");
-    if g.contains(['.', 'E']) {
-        g
-    } else {
-        // A whole number below 1e6: Go's 'f' format with one decimal.
-        format!("{f:.1}")
-    }
 }
 
 /// A clear value in an encrypted file written afresh (a conversion): the text must read

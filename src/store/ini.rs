@@ -36,7 +36,7 @@ use std::ops::Range;
 use super::flatten::{flatten, unflatten};
 use super::{Edit, FoundMetadata, Layout, Parsed, TextLayout};
 use crate::error::{Error, Location, Result};
-use crate::tree::{Document, Holder, Item, Leaf, Node, Scalar, Span, Style};
+use crate::tree::{Document, Item, Leaf, Node, Scalar, Span};
 
 /// The section that holds the metadata.
 const SOPS_SECTION: &str = "sops";
@@ -592,13 +592,7 @@ pub struct IniLayout {
 }
 
 fn span(bytes: Range<usize>) -> Span {
-    Span {
-        bytes,
-        style: Style::Raw,
-        line_indent: 0,
-        in_flow: false,
-        holder: Holder::None,
-    }
+    Span::raw(bytes)
 }
 
 impl IniLayout {
@@ -941,36 +935,7 @@ fn value_string(value: &Scalar) -> String {
     match value {
         Scalar::Str(s) => s.clone(),
         Scalar::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        Scalar::Int(i) => i.to_string(),
-        Scalar::Float(f) => go_float(*f),
-        Scalar::Bool(b) => b.to_string(),
-        Scalar::Time(t) => crate::crypto::timestamp::format_mac_aad(t),
-    }
-}
-
-/// Go's `strconv.FormatFloat(f, 'G', -1, 64)`, with a `.0` added to a whole number (sops
-/// makes sure a float does not look like an integer).
-fn go_float(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    // Shortest digits; exponent form when the exponent is below -4 or at least 6.
-    let e = format!("{f:e}");
-    let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..6).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}E{sign}{:02}", exp.abs())
-    } else {
-        let s = format!("{f}");
-        if s.contains('.') {
-            s
-        } else {
-            format!("{f:.1}")
-        }
+        other => super::go_text::non_string(other).unwrap_or_default(),
     }
 }
 

@@ -17,6 +17,7 @@
 pub mod binary;
 pub mod dotenv;
 pub mod flatten;
+pub mod go_text;
 pub mod hints;
 pub mod ini;
 pub mod json;

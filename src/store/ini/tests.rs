@@ -353,27 +353,6 @@ fn values_written_back_read_back_the_same() {
     assert!(fresh_token("a`b\"\"\"c\nd").is_err());
 }
 
-#[test]
-fn floats_as_go_writes_them_for_ini() {
-    let cases: [(f64, &str); 12] = [
-        (42.0, "42.0"),
-        (1.5, "1.5"),
-        (100000.0, "100000.0"),
-        (1e6, "1E+06"),
-        (123456789.0, "1.23456789E+08"),
-        (1e21, "1E+21"),
-        (1e-4, "0.0001"),
-        (1e-5, "1E-05"),
-        (-0.0, "-0.0"),
-        (f64::INFINITY, "+Inf"),
-        (f64::NAN, "NaN"),
-        (1.2345678901234567e25, "1.2345678901234566E+25"),
-    ];
-    for (f, want) in cases {
-        assert_eq!(go_float(f), want, "{f}");
-    }
-}
-
 fn leaf(s: Scalar) -> Node {
     Node::Scalar(Leaf::new(s))
 }
