@@ -4,6 +4,7 @@
 mod binary;
 mod cli;
 mod config;
+mod conversion;
 mod corpus;
 mod dotenv;
 // GNU coreutils (`stat -c`) and Linux signal semantics.

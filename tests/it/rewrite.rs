@@ -431,6 +431,26 @@ fn sigterm_mid_edit_leaves_no_plaintext() {
     killed_mid_edit(libc::SIGTERM);
 }
 
+/// Replaces one more value of `file` (already edited) through `replace`; returns the
+/// new line.
+fn ours_after_edit_then_replace(file: &Path) -> String {
+    let clear = sealant()
+        .arg("decrypt")
+        .arg(file)
+        .key(1)
+        .succeeds()
+        .stdout_str();
+    let line = "key13: replaced-13".to_string();
+    let new = clear.replace("key13: secret-value-13", &line);
+    sealant()
+        .arg("replace")
+        .arg(file)
+        .key(1)
+        .stdin(new)
+        .succeeds();
+    line
+}
+
 #[test]
 fn sops_reads_files_after_edit_and_replace_and_sealant_edits_sops_files() {
     let Some(_) = sops() else { return };
@@ -444,10 +464,12 @@ fn sops_reads_files_after_edit_and_replace_and_sealant_edits_sops_files() {
         .key(1)
         .env("EDITOR", &ed)
         .succeeds();
+    let replaced = ours_after_edit_then_replace(&file);
     let ours = sealant().arg("decrypt").arg(&file).key(1).succeeds();
     let theirs = sops().unwrap().arg("decrypt").arg(&file).key(1).succeeds();
     let ours_text = ours.stdout_str();
     assert!(ours_text.contains("key02: e-02"));
+    assert!(ours_text.contains(&replaced));
     // sops prints its own layout: compare the data, key by key.
     for line in ours_text.lines().filter(|l| l.starts_with("key")) {
         assert!(theirs.stdout_str().contains(line), "sops lacks {line}");
