@@ -13,8 +13,9 @@ use clap::{Args, Parser, Subcommand};
     name = "sealant",
     about = "Keeps secrets encrypted inside config files (a sops-compatible drop-in).",
     long_about = "Keeps secrets encrypted inside config files.\n\n\
-        sealant encrypts each value of a YAML or JSON file with AES-256-GCM under a data \
-        key wrapped for age recipients, in the sops v3 format, keeping the file's own layout.",
+        sealant encrypts each value of a YAML, JSON, dotenv, INI or TOML file (any other file \
+        whole) with AES-256-GCM under a data key wrapped for age recipients, in the sops v3 \
+        format, keeping the file's own layout. `sealant FILE` edits FILE.",
     disable_version_flag = true,
     args_override_self = true
 )]
@@ -468,10 +469,10 @@ pub struct OutputArgs {
 
 #[derive(Debug, Args, Default)]
 pub struct TypeArgs {
-    /// Input format: yaml or json (default: from the file name).
+    /// Input format: yaml, json, dotenv, ini, toml or binary (default: from the file name).
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<String>,
-    /// Output format: yaml or json (default: the input format).
+    /// Output format: yaml, json, dotenv, ini, toml or binary (default: the input format).
     #[arg(long, value_name = "TYPE")]
     pub output_type: Option<String>,
     /// Use this name instead of FILE to pick the format (needed with standard input).
