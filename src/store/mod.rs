@@ -219,6 +219,7 @@ pub fn emit(format: Format, docs: &[Document], metadata: Option<&Node>) -> Resul
                 // The sops block goes into every document (a conversion: rare, small).
                 let mut docs = docs.to_vec();
                 for doc in &mut docs {
+                    yaml::list_comments_as_elements(&mut doc.items);
                     doc.items.push(crate::tree::Item::Entry {
                         key: "sops".into(),
                         value: meta.clone(),

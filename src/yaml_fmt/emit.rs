@@ -25,6 +25,18 @@
 //! * an empty map or list holding comments is written `{}`/`[]`; the comments of a list
 //!   follow on the next line, those of a map go inside the braces.
 //!
+//! Two places where go-yaml writes YAML that is not valid (sealant's reader refuses it;
+//! go-yaml itself reads the first and loses its comments, and fails on the second) are
+//! written validly here instead, keeping the comments where go-yaml meant them:
+//!
+//! * the closing `}` of an empty map holding comments: go-yaml puts it at column 0,
+//!   left of the block it sits in; here it goes in the comments' column
+//!   (`t: {` / `    # c` / `    }`);
+//! * a late foot comment (above) that is due when the next node is an empty `{}`/`[]`:
+//!   go-yaml writes it between `key:` (or `-`) and the brackets, which then start a
+//!   line of their own at column 0; here it follows the brackets, as it follows a
+//!   scalar (`key: {}` / `# c`).
+//!
 //! Layout: nested maps are indented by the step `n`; a list under a key is indented by
 //! `n` with `- ` there; the content of a list item starts 2 columns after its `-`
 //! (`- key: v` then `  other: w`), and collections inside a list item continue at +2.
@@ -125,6 +137,8 @@ struct Emitter {
     head: String,
     foot: String,
     tail: String,
+    /// A late foot comment held back until an empty flow collection has been written.
+    deferred_foot: String,
 }
 
 /// `#a\n#b` from comment texts `a`, `b` (sops joins comment lines so).
@@ -174,6 +188,7 @@ impl Emitter {
             head: String::new(),
             foot: String::new(),
             tail: String::new(),
+            deferred_foot: String::new(),
         }
     }
 
@@ -321,7 +336,7 @@ impl Emitter {
                     self.out.write_indicator("-", true, false, true);
                     self.states.push(State::BlockSeqItem);
                     self.emit_node(ev, false);
-                    self.process_foot_comment();
+                    self.foot_after_node();
                 }
             }
             State::BlockMapFirstKey | State::BlockMapKey => {
@@ -353,7 +368,7 @@ impl Emitter {
                 }
                 self.states.push(State::BlockMapKey);
                 self.emit_node(ev, false);
-                self.process_foot_comment();
+                self.foot_after_node();
             }
             State::FlowSeqFirst => {
                 // Only empty sequences are written in flow style: this is the end.
@@ -364,7 +379,7 @@ impl Emitter {
                     self.out.write_indent();
                 }
                 self.out.write_indicator("]", false, false, false);
-                self.process_foot_comment();
+                self.flow_foot();
                 self.pop_state();
             }
             State::FlowMapFirst => {
@@ -373,9 +388,14 @@ impl Emitter {
                 self.flow_level += 1;
                 self.process_head_comment();
                 self.flow_level -= 1;
+                // After comments go-yaml writes `}` at column 0, outside the block the
+                // map is in: invalid YAML. Keep it in the comments' column.
+                if self.out.column == 0 {
+                    self.out.write_indent();
+                }
                 self.pop_indent();
                 self.out.write_indicator("}", false, false, false);
-                self.process_foot_comment();
+                self.flow_foot();
                 self.pop_state();
             }
         }
@@ -466,6 +486,25 @@ impl Emitter {
             let head = std::mem::take(&mut self.head);
             self.out.write_comment(&head);
         }
+    }
+
+    /// go-yaml's foot step after a node has started. An empty collection is written
+    /// only at its end event: a late foot comment due now is held until its brackets
+    /// are out (go-yaml writes it before them, leaving `{}` alone at column 0).
+    fn foot_after_node(&mut self) {
+        if matches!(self.state, State::FlowMapFirst | State::FlowSeqFirst) {
+            self.deferred_foot = std::mem::take(&mut self.foot);
+        } else {
+            self.process_foot_comment();
+        }
+    }
+
+    /// The foot step after an empty collection's closing bracket: the held-back foot
+    /// first (it belongs to what came before), then the collection's own.
+    fn flow_foot(&mut self) {
+        let held = std::mem::take(&mut self.deferred_foot);
+        self.foot = prepend(held, std::mem::take(&mut self.foot));
+        self.process_foot_comment();
     }
 
     fn process_foot_comment(&mut self) {

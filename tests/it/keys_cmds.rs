@@ -247,6 +247,43 @@ fn rotate_keeps_the_layout_of_files_sealant_wrote() {
     assert_eq!(String::from_utf8(read(&file)).unwrap(), before);
 }
 
+/// A file sops wrote is rewritten in sops's layout: comments inside lists stay list
+/// elements (`- ENC[...,type:comment]`), as `sops rotate` writes them.
+#[test]
+fn rotate_writes_list_comments_of_sops_files_as_sops_does() {
+    let Some(_) = sops() else { return };
+    let (_d, dir) = workdir();
+    let text = "l:\n  # before first\n  - one\n  - - a\n    # inner\n    - b\n  # between\n  - k: v\n    # in map\n  # after last\nz: 1\n";
+    let ours = sops_file(sops_run(), &dir, "l.yaml", text, &[1]);
+    let theirs = dir.join("sops-l.yaml");
+    fs::copy(&ours, &theirs).unwrap();
+    sealant()
+        .args(["rotate", "-i"])
+        .arg(&ours)
+        .key(1)
+        .succeeds();
+    sops_run()
+        .args(["rotate", "-i"])
+        .arg(&theirs)
+        .key(1)
+        .succeeds();
+    // Same layout; the ciphertexts and the sops block differ.
+    let body = |p: &Path| {
+        let text = String::from_utf8(read(p)).unwrap();
+        let re = regex::Regex::new(r"ENC\[AES256_GCM,[^\]]*\]").unwrap();
+        let body = text.split("\nsops:\n").next().unwrap().to_string();
+        re.replace_all(&body, "ENC").into_owned()
+    };
+    let want = body(&theirs);
+    assert_eq!(
+        want.matches("- ENC").count(),
+        6,
+        "three of them comments: {want}"
+    );
+    assert_eq!(body(&ours), want);
+    sops_decrypts(sops_run(), &ours, &key_file(1), "in map");
+}
+
 #[test]
 fn rotate_keeps_key_groups_and_threshold() {
     if sops_raw().is_none() {

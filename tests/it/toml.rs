@@ -154,6 +154,64 @@ fn toml_converts_to_yaml_and_json_and_back() {
     }
 }
 
+/// A table holding only a comment, and a comment after an array's last element that is
+/// itself an array followed by an empty table: go-yaml's layouts for these are not valid
+/// YAML (`}` at column 0; the comment between `e:` and `{}`). Converted by sealant, the
+/// YAML reads back, sops decrypts every comment, and the clear YAML reads back too.
+#[test]
+fn comments_sops_cannot_lay_out_convert_to_yaml_that_reads_back() {
+    let dir = scratch();
+    let src = dir.path().join("c.toml");
+    fs::write(
+        &src,
+        "[x]\narr = [\n  1,\n  [2, 3], # after last\n]\ne = {}\n\n[t]\n# only a comment\n",
+    )
+    .unwrap();
+    let enc = sealant()
+        .args(["encrypt", "--age", &recipient(1), "--output-type", "yaml"])
+        .arg(&src)
+        .succeeds()
+        .stdout_str();
+    // The list comment is a list element, as sops writes it.
+    assert!(
+        enc.lines()
+            .any(|l| l.starts_with("        - ENC[AES256_GCM,") && l.ends_with("type:comment]")),
+        "{enc}"
+    );
+    let enc_file = dir.path().join("c.enc.yaml");
+    fs::write(&enc_file, &enc).unwrap();
+    let clear = sealant().arg("decrypt").arg(&enc_file).key(1).succeeds();
+    assert!(clear.stderr.is_empty(), "{}", clear.stderr);
+    let want = "x:\n    arr:\n        - 1\n        - - 2\n          - 3\n    e: {}\n    # after last\nt: {\n    # only a comment\n    }\n";
+    assert_same(&clear.stdout, want.as_bytes(), "clear YAML");
+    // The clear YAML is valid: it encrypts (spliced) and decrypts back to itself.
+    let clear_file = dir.path().join("clear.yaml");
+    fs::write(&clear_file, &clear.stdout).unwrap();
+    let again = dir.path().join("again.yaml");
+    fs::write(
+        &again,
+        sealant()
+            .args(["encrypt", "--age", &recipient(1)])
+            .arg(&clear_file)
+            .succeeds()
+            .stdout,
+    )
+    .unwrap();
+    let back = sealant().arg("decrypt").arg(&again).key(1).succeeds();
+    assert_same(&back.stdout, want.as_bytes(), "clear YAML round trip");
+    if let Some(sops) = sops() {
+        // sops decrypts the list comment (no "possibly unencrypted comment" warning);
+        // it drops the one inside `{ }`, as it drops its own.
+        let out = sops.arg("decrypt").arg(&enc_file).key(1).succeeds();
+        assert!(!out.stderr.contains("comment"), "{}", out.stderr);
+        assert!(
+            out.stdout_str().contains("# after last"),
+            "{}",
+            out.stdout_str()
+        );
+    }
+}
+
 fn encrypt_to(dir: &tempfile::TempDir, file: &std::path::Path) -> PathBuf {
     let out = dir.path().join(format!(
         "{}.enc.toml",

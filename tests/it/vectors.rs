@@ -304,6 +304,32 @@ fn derived_outputs_match_sops() {
     }
 }
 
+/// sops writes `k: {} # c` as `k: {` / `    #ENC[...]` / `}`, a layout go-yaml reads
+/// (dropping the comment) but that is not valid YAML; sealant reads it and keeps the
+/// comment, in the map.
+#[test]
+fn an_empty_map_holding_a_comment_as_sops_writes_it_decrypts() {
+    let Some(sops) = sops() else { return };
+    let dir = scratch();
+    let plain = dir.path().join("m.yaml");
+    std::fs::write(&plain, "a: 1\nt: {} # note\nm:\n    u: {} # deeper\nz: 2\n").unwrap();
+    let enc = sops
+        .args(["encrypt", "--age", &recipient(1)])
+        .arg(&plain)
+        .succeeds()
+        .stdout_str();
+    assert!(enc.contains("t: {\n    #ENC["), "{enc}");
+    let enc_file = dir.path().join("m.enc.yaml");
+    std::fs::write(&enc_file, &enc).unwrap();
+    let out = sealant().arg("decrypt").arg(&enc_file).key(1).succeeds();
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    assert_same(
+        &out.stdout,
+        b"a: 1\nt: {\n    # note\n    }\nm:\n    u: {\n        # deeper\n        }\nz: 2\n",
+        "sops file with comments in empty maps",
+    );
+}
+
 #[test]
 fn tampering_fails_with_sops_exit_codes() {
     // (file, exit code, exit code with --ignore-mac)

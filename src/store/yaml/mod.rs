@@ -19,8 +19,9 @@ use std::ops::Range;
 
 use super::patch::sites::Sites;
 use super::{Edit, FoundMetadata, Parsed};
+use crate::crypto::looks_encrypted;
 use crate::error::{code, Error, Result};
-use crate::tree::{Document, Holder, Item, Node, Scalar, Span, Style};
+use crate::tree::{Document, Holder, Item, Leaf, ListItem, Node, Scalar, Span, Style};
 use crate::yaml_fmt::emit::emit_documents;
 use crate::yaml_fmt::render::{render_scalar, render_string_as, RenderCtx};
 
@@ -381,6 +382,41 @@ fn holds_ciphertext(node: &Node) -> bool {
             crate::tree::ListItem::Comment(_) => false,
         }),
         Node::Null(_) => false,
+    }
+}
+
+/// Turns every encrypted comment inside a list into a list element holding its ENC
+/// string, as sops writes an encrypted file (its tree walk stores an encrypted list
+/// comment back as a string; decryption turns it into a comment again). Written as a
+/// `#ENC[...]` line instead, a comment after a list's last item that is itself a map or
+/// list would be placed by go-yaml's emitter after the next value, in another
+/// collection, where its AAD no longer matches and it cannot be decrypted.
+pub(crate) fn list_comments_as_elements(items: &mut [Item]) {
+    for item in items {
+        if let Item::Entry { value, .. } = item {
+            node_list_comments_as_elements(value);
+        }
+    }
+}
+
+fn node_list_comments_as_elements(node: &mut Node) {
+    match node {
+        Node::Map(items) => list_comments_as_elements(items),
+        Node::List(items) => {
+            for item in items {
+                match item {
+                    ListItem::Comment(c)
+                        if looks_encrypted(&c.value) && c.value.ends_with("type:comment]") =>
+                    {
+                        let enc = std::mem::take(&mut c.value);
+                        *item = ListItem::Node(Node::Scalar(Leaf::new(Scalar::Str(enc))));
+                    }
+                    ListItem::Comment(_) => {}
+                    ListItem::Node(n) => node_list_comments_as_elements(n),
+                }
+            }
+        }
+        Node::Scalar(_) | Node::Null(_) => {}
     }
 }
 

@@ -340,7 +340,9 @@ fn parse_pass(
 /// the block around it, so it rejects `a: [\n  "x"\n]` (go-yaml, and so sops, accept
 /// it). When that is the error, and only blanks separate the bracket from the line
 /// break before it, parse again with that line break made a space: byte offsets do not
-/// move, and spans and comments are still taken from the original text.
+/// move, and spans and comments are still taken from the original text. Comment lines
+/// right above the bracket are blanked in the copy and joined too: sops writes an empty
+/// map holding comments as `k: {` / `    #ENC[...]` / `}`.
 fn flow_close_workaround(input: &str, at: usize, info: &str) -> Option<String> {
     let bytes = input.as_bytes();
     // go-yaml also takes a tab as the separator after `key:` (`a:\tx`); saphyr wants a
@@ -363,24 +365,41 @@ fn flow_close_workaround(input: &str, at: usize, info: &str) -> Option<String> {
     if info != "invalid indentation" || !matches!(bytes.get(at), Some(b']' | b'}')) {
         return None;
     }
-    let newline = bytes[..at].iter().rposition(|&b| b == b'\n')?;
+    let mut newline = bytes[..at].iter().rposition(|&b| b == b'\n')?;
     if !bytes[newline + 1..at]
         .iter()
         .all(|&b| b == b' ' || b == b'\t')
     {
         return None;
     }
-    // The line before must not end in a comment, which would swallow the bracket.
-    let line_start = lex::line_start_of(bytes, newline);
-    let mut gaps = Vec::new();
-    lex::comments_in_gap(bytes, line_start, newline, &mut gaps);
-    if !gaps.is_empty() {
-        return None;
-    }
     let mut patched = input.to_string().into_bytes();
-    patched[newline] = b' ';
-    if newline > 0 && patched[newline - 1] == b'\r' {
-        patched[newline - 1] = b' ';
+    loop {
+        patched[newline] = b' ';
+        if newline > 0 && patched[newline - 1] == b'\r' {
+            patched[newline - 1] = b' ';
+        }
+        let line_start = lex::line_start_of(bytes, newline);
+        let line = &bytes[line_start..newline];
+        let first = line
+            .iter()
+            .position(|&b| !matches!(b, b' ' | b'\t' | b'\r'));
+        match first {
+            // A blank line or a line holding only a comment (nothing between the
+            // content above and the bracket can be anything else): blank it, go up.
+            None => {}
+            Some(i) if line[i] == b'#' => patched[line_start + i..newline].fill(b' '),
+            Some(_) => {
+                // The content line must not end in a comment, which would swallow
+                // the bracket.
+                let mut gaps = Vec::new();
+                lex::comments_in_gap(bytes, line_start, newline, &mut gaps);
+                if !gaps.is_empty() {
+                    return None;
+                }
+                break;
+            }
+        }
+        newline = line_start.checked_sub(1)?;
     }
     String::from_utf8(patched).ok()
 }
@@ -1374,5 +1393,42 @@ mod tests {
         let text = "a: [\n  \"x\"\n]\nb: {\n  k: \"v\"\n}\n";
         let parsed = parse(text, "t.yaml", false).expect("go-yaml accepts this");
         assert_eq!(parsed.docs[0].doc.items.len(), 2);
+    }
+
+    #[test]
+    fn an_empty_map_of_comments_as_sops_writes_it_keeps_them_inside() {
+        // sops 3.11 writes `k: {} # c` (and a converted map holding only comments) so;
+        // go-yaml reads it and drops the comments, sealant keeps them in the map.
+        for text in [
+            "t: {\n    # c1\n\n    # c2\n}\nz: 1\n",
+            "x:\n    t: {\n        # c1\n    }\n",
+            "t: {\r\n    # c1\r\n}\r\n",
+            "l: [\n  # c1\n]\n",
+        ] {
+            let parsed = parse(text, "t.yaml", false).expect(text);
+            let items = &parsed.docs[0].doc.items;
+            let inner = match &items[0] {
+                Item::Entry { key, value } if key == "x" => match value {
+                    Node::Map(m) => &m[0],
+                    other => panic!("{other:?}"),
+                },
+                first => first,
+            };
+            let Item::Entry { value, .. } = inner else {
+                panic!("{text}: {items:?}")
+            };
+            let first = match value {
+                Node::Map(m) => m.first().and_then(|i| match i {
+                    Item::Comment(c) => Some(c.value.as_str()),
+                    Item::Entry { .. } => None,
+                }),
+                Node::List(l) => l.first().and_then(|i| match i {
+                    ListItem::Comment(c) => Some(c.value.as_str()),
+                    ListItem::Node(_) => None,
+                }),
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(first, Some(" c1"), "{text}");
+        }
     }
 }
