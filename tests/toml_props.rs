@@ -797,6 +797,16 @@ fn arb_gdoc() -> impl Strategy<Value = GDoc> {
         prop::bool::weighted(0.8),
         prop::bool::weighted(0.1),
     )
+        .prop_map(|(mut root, tables, crlf, final_nl, bom)| {
+            // Root keys must not name the generated tables (`t0`, `items`): that would
+            // be a key defined twice, which TOML (rightly) refuses.
+            root.retain(|(k, _, _)| {
+                let table_like =
+                    k.len() > 1 && k.starts_with('t') && k[1..].bytes().all(|b| b.is_ascii_digit());
+                !(table_like || k == "items")
+            });
+            (root, tables, crlf, final_nl, bom)
+        })
         .prop_map(|(root, tables, crlf, final_nl, bom)| GDoc {
             root,
             tables,
