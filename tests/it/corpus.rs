@@ -246,3 +246,38 @@ pub fn assert_bad_inputs(subdir: &str, args: &[&str]) {
     );
     assert!(failures.is_empty(), "bad inputs:\n{}", failures.join("\n"));
 }
+
+/// A comment after a flow collection on its line (`t: [1] # c`) is that collection's
+/// first item for sops (go-yaml's line comment), so its AAD is the collection's path:
+/// sops must read it from sealant's file with no warning, and the reverse.
+#[test]
+fn comments_after_flow_collections_are_filed_as_sops_files_them() {
+    let Some(_) = sops() else { return };
+    let dir = scratch();
+    let text =
+        "t: [1] # c1\nm: {a: 1} # c2\nx:\n    e: {} # c3\n    l:\n        - [2] # c4\nz: 1\n";
+    let plain = dir.path().join("flow.yaml");
+    std::fs::write(&plain, text).unwrap();
+    let ours = dir.path().join("ours.yaml");
+    std::fs::write(&ours, encrypt(&plain, &recipient(1))).unwrap();
+    let out = sops().unwrap().arg("decrypt").arg(&ours).key(1).succeeds();
+    assert!(!out.stderr.contains("level=warn"), "{}", out.stderr);
+    for c in ["c1", "c2", "c3", "c4"] {
+        assert!(
+            out.stdout_str().contains(&format!("# {c}")),
+            "{c}: {}",
+            out.stdout_str()
+        );
+    }
+    let back = sealant().arg("decrypt").arg(&ours).key(1).succeeds();
+    assert_same(&back.stdout, text.as_bytes(), "round trip");
+    let theirs = dir.path().join("theirs.yaml");
+    let enc = sops()
+        .unwrap()
+        .args(["encrypt", "--age", &recipient(1)])
+        .arg(&plain)
+        .succeeds();
+    std::fs::write(&theirs, enc.stdout).unwrap();
+    let out = sealant().arg("decrypt").arg(&theirs).key(1).succeeds();
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}

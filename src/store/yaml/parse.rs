@@ -1016,6 +1016,31 @@ impl Builder<'_> {
                 }
             }
             if self.last_item_line == Some((depth, line)) {
+                // After a flow collection closed on this line (`t: [1] # c`), go-yaml
+                // makes the comment that collection's line comment and sops files it as
+                // the collection's first item. (A block collection would still be open
+                // here.)
+                let last = match top {
+                    Frame::Map { items, .. } => match items.last_mut() {
+                        Some(Item::Entry { value, .. }) => Some(value),
+                        _ => None,
+                    },
+                    Frame::List { items, .. } => match items.last_mut() {
+                        Some(ListItem::Node(node)) => Some(node),
+                        _ => None,
+                    },
+                };
+                match last {
+                    Some(Node::Map(inner)) => {
+                        inner.insert(0, Item::Comment(leaf));
+                        return;
+                    }
+                    Some(Node::List(inner)) => {
+                        inner.insert(0, ListItem::Comment(leaf));
+                        return;
+                    }
+                    _ => {}
+                }
                 match top {
                     Frame::Map { items, .. } => {
                         let at = items.len().saturating_sub(1);
