@@ -123,9 +123,6 @@ pub fn unset(a: &UnsetArgs, env: &Env) -> Result<i32> {
 /// The file's format; `--output-type` may only name it (the file is rewritten in place).
 fn format_of(file: &Path, types: &TypeArgs) -> Result<Format> {
     let format = super::input_format(Some(file), types)?;
-    if !patch::supports(format) {
-        return Err(patch::unsupported(format));
-    }
     if let Some(out) = &types.output_type {
         if Format::from_name(out) != Some(format) {
             return Err(Error::Usage(format!(

@@ -288,7 +288,7 @@ fn metadata_lines(metadata: &Node) -> String {
 /// A value as sops's dotenv emitter writes it: strings with line breaks as `\n`; other
 /// types (from a conversion) in Go's formatting: ints in decimal, floats `%G` with at
 /// least one decimal, `true`/`false`, times in RFC 3339 (seconds).
-fn value_text(value: &Scalar) -> Result<String> {
+pub(crate) fn value_text(value: &Scalar) -> Result<String> {
     let mut out = match value {
         Scalar::Str(s) => String::with_capacity(s.len()),
         _ => String::new(),
@@ -423,7 +423,7 @@ pub fn emit(doc: &Document, metadata: Option<&Node>) -> Result<String> {
 }
 
 /// A key must read back as itself, or the encrypted file fails to decrypt.
-fn check_key(key: &str) -> Result<()> {
+pub(crate) fn check_key(key: &str) -> Result<()> {
     let why = if key.contains('=') {
         "contains `=`"
     } else if key.contains('\n') {

@@ -140,6 +140,10 @@ struct RawSection {
     end: usize,
     /// Comments after the last key (at the end of the file, or before `[sops]`).
     trailing: RawComment,
+    /// Start of the line after the header (for `DEFAULT`, the start of the text).
+    body: usize,
+    /// Every key line, duplicates included, when the reader records sites.
+    lines: Vec<KeySite>,
 }
 
 impl RawSection {
@@ -153,6 +157,8 @@ impl RawSection {
             duplicate: false,
             end,
             trailing: RawComment::default(),
+            body: end,
+            lines: Vec::new(),
         }
     }
 
@@ -176,6 +182,8 @@ impl RawSection {
 struct Reader<'a> {
     text: &'a str,
     file: &'a str,
+    /// Record every key line ([`KeySite`]), for `set` and `unset`.
+    sites: bool,
 }
 
 /// The start of the next line after `pos`, and the end of this line's content.
@@ -291,8 +299,21 @@ impl<'a> Reader<'a> {
                         inline: value.inline.clone(),
                         owner_line: pos,
                     };
-                    pos = value.next;
                     let section = sections.last_mut().expect("DEFAULT is always there");
+                    if self.sites {
+                        section.lines.push(KeySite {
+                            name: name.clone(),
+                            line: pos,
+                            key: start,
+                            key_end: start + text[start..delimiter].trim_end().len(),
+                            delimiter,
+                            token: value.token.clone(),
+                            quote: value.quote,
+                            inline: value.inline.as_ref().map(|i| i.cut_from..i.at.end),
+                            next: value.next,
+                        });
+                    }
+                    pos = value.next;
                     section.end = pos;
                     section.add(RawKey {
                         name,
@@ -676,8 +697,80 @@ pub fn parse(text: &str, file: &str) -> Result<(Parsed, Layout)> {
     Ok((parsed, Box::new(layout)))
 }
 
+/// Where the sections and keys of a clear INI file sit, for `set` and `unset`.
+#[derive(Debug)]
+pub struct IniSites {
+    /// One per section of the tree, in its order (`DEFAULT` first, `[sops]` left out).
+    pub sections: Vec<SectionSite>,
+    /// The file's line break.
+    pub eol: &'static str,
+}
+
+/// A section in the text.
+#[derive(Debug)]
+pub struct SectionSite {
+    /// Start of the header line; none for the implicit `DEFAULT`.
+    pub header: Option<usize>,
+    /// Start of the line after the header (`DEFAULT`: the start of the text).
+    pub body: usize,
+    /// Start of the line after the last key line (`body` if there is none).
+    pub end: usize,
+    /// Every key line in order, a key written twice included.
+    pub keys: Vec<KeySite>,
+}
+
+/// A `key = value` line (or lines, for a continued or multi-line value).
+#[derive(Debug, Clone)]
+pub struct KeySite {
+    pub name: String,
+    /// Start of the line.
+    pub line: usize,
+    /// Start and end of the key as written (quotes included).
+    pub key: usize,
+    pub key_end: usize,
+    /// The `=` or `:`.
+    pub delimiter: usize,
+    /// The value as written, quotes included (empty at the end of the line if none).
+    pub token: Range<usize>,
+    quote: Quote,
+    /// The inline comment, from the end of the value (where its blanks start).
+    pub inline: Option<Range<usize>>,
+    /// Start of the line after the value.
+    pub next: usize,
+}
+
+/// Parses clear INI text and records where its sections and keys sit.
+pub fn parse_with_sites(text: &str, file: &str) -> Result<(Parsed, IniSites)> {
+    let (parsed, layout, sections) = parse_sections(text, file, true)?;
+    let sites = sections
+        .into_iter()
+        .filter(|s| s.name != SOPS_SECTION)
+        .map(|s| SectionSite {
+            header: s.header_line,
+            body: s.body,
+            end: s.end,
+            keys: s.lines,
+        })
+        .collect();
+    Ok((
+        parsed,
+        IniSites {
+            sections: sites,
+            eol: layout.eol,
+        },
+    ))
+}
+
 fn parse_ini(text: &str, file: &str) -> Result<(Parsed, IniLayout)> {
-    let reader = Reader { text, file };
+    parse_sections(text, file, false).map(|(p, l, _)| (p, l))
+}
+
+fn parse_sections(
+    text: &str,
+    file: &str,
+    sites: bool,
+) -> Result<(Parsed, IniLayout, Vec<RawSection>)> {
+    let reader = Reader { text, file, sites };
     let sections = reader.read()?;
 
     // go-ini's `GetSection` gives the first `[sops]` section; any other is cut out too
@@ -759,6 +852,7 @@ fn parse_ini(text: &str, file: &str) -> Result<(Parsed, IniLayout)> {
             metadata,
         },
         layout,
+        sections,
     ))
 }
 
@@ -827,22 +921,92 @@ fn safe_in(quote: Quote, s: &str) -> bool {
 
 /// A token that reads back as `s`, for a value that cannot go where its old one was.
 fn fresh_token(s: &str) -> Result<String> {
-    for q in [
+    let m = fresh_quote(s)?.mark();
+    Ok(format!("{m}{s}{m}"))
+}
+
+/// The first quotes (none first) between which `s` reads back as `s`.
+fn fresh_quote(s: &str) -> Result<Quote> {
+    [
         Quote::None,
         Quote::Double,
         Quote::Single,
         Quote::Backtick,
         Quote::Triple,
-    ] {
-        if safe_in(q, s) && !(q == Quote::Double && s.starts_with("\"\"")) {
-            let m = q.mark();
-            return Ok(format!("{m}{s}{m}"));
-        }
-    }
-    Err(Error::Emit {
+    ]
+    .into_iter()
+    .find(|&q| safe_in(q, s) && !(q == Quote::Double && s.starts_with("\"\"")))
+    .ok_or_else(|| Error::Emit {
         format: "ini",
         why: "a value holds both ` and \"\"\", which INI cannot quote".into(),
     })
+}
+
+// ---------------------------------------------------------------------------------------
+// `set` and `unset`: values and keys written into the user's text
+// ---------------------------------------------------------------------------------------
+
+/// The edits that make `s` the value of the key line `site`, in the style of its token:
+/// between its quotes when `s` reads back from there, else in quotes that fit. go-ini
+/// drops a comment after a `"""` or backtick value on its line, so an inline comment
+/// then moves to a line of its own above the key, where it is still the key's comment.
+pub(crate) fn value_edits(text: &str, site: &KeySite, s: &str, eol: &str) -> Result<Vec<Edit>> {
+    let mark = site.quote.mark().len();
+    let inner = site.token.start + mark..site.token.end - mark;
+    let (range, mut token, quote) = if safe_in(site.quote, s) {
+        (inner, s.to_string(), site.quote)
+    } else {
+        let q = fresh_quote(s)?;
+        let m = q.mark();
+        (site.token.clone(), format!("{m}{s}{m}"), q)
+    };
+    // `a =` with no value: a blank between the delimiter and the new value.
+    if site.token.is_empty() && range.start == site.delimiter + 1 && !token.is_empty() {
+        token.insert(0, ' ');
+    }
+    let mut out = vec![Edit::new(range, token)];
+    if let (Some(cut), Quote::Backtick | Quote::Triple) = (&site.inline, quote) {
+        let comment = text[cut.clone()].trim_start();
+        let indent = &text[site.line..site.key];
+        out.push(Edit::new(cut.clone(), ""));
+        out.push(Edit::new(
+            site.line..site.line,
+            format!("{indent}{comment}{eol}"),
+        ));
+    }
+    Ok(out)
+}
+
+/// A new value as go-ini writes it (bare, or in the quotes its writer picks), or in
+/// other quotes if go-ini would not read that back as `s`.
+pub(crate) fn new_value_token(s: &str) -> Result<String> {
+    let token = render_value(s);
+    if read_back(&token).as_deref() == Some(s) {
+        Ok(token)
+    } else {
+        fresh_token(s)
+    }
+}
+
+/// A new key as go-ini writes it; a key go-ini would read back differently is an error.
+pub(crate) fn key_token(name: &str, section: &str) -> Result<String> {
+    match key_problem(name) {
+        Some(why) => Err(emit_error(format!(
+            "the key {name:?} in [{section}] {why}; it cannot be written as an INI key"
+        ))),
+        None => Ok(quote_key(name)),
+    }
+}
+
+/// Why a new section cannot be named `name`, if it cannot.
+pub(crate) fn section_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if name.contains(['\n', '\r']) {
+        Some("holds a line break")
+    } else {
+        None
+    }
 }
 
 impl TextLayout for IniLayout {
@@ -931,7 +1095,7 @@ fn emit_error(why: String) -> Error {
 }
 
 /// A scalar as sops's `ValToString` writes it into INI.
-fn value_string(value: &Scalar) -> String {
+pub(crate) fn value_string(value: &Scalar) -> String {
     match value {
         Scalar::Str(s) => s.clone(),
         Scalar::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
@@ -1179,6 +1343,7 @@ fn read_back(token: &str) -> Option<String> {
     let reader = Reader {
         text: &text,
         file: "",
+        sites: false,
     };
     let sections = reader.read().ok()?;
     match sections.as_slice() {

@@ -11,11 +11,18 @@
 //! an item; sealant's `--extract` does not either).
 //!
 //! Adding a format: an `edits` function in a module here (from a [`Plan`] and the
-//! store's [`sites::Sites`] to text edits), an arm in `change`, and the format in
-//! [`supports`].
+//! store's sites, where its collections sit, to text edits) and an arm in `change`.
+//!
+//! dotenv and INI hold strings only: a value to set is first made the string sops
+//! writes for it ([`as_strings`]). TOML tables are unordered, so a new key goes where
+//! TOML puts it naturally (a root key before the first `[table]`), and the re-read file
+//! is compared with the plan without regard to key order.
 
+mod dotenv;
+mod ini;
 mod json;
 pub mod sites;
+mod toml;
 mod yaml;
 
 use zeroize::Zeroizing;
@@ -73,7 +80,10 @@ pub fn set(
     if format == Format::Binary {
         return set_binary(clear, file, path, value);
     }
-    let value = normalize(value, format);
+    let value = match format {
+        Format::Dotenv | Format::Ini => as_strings(value, format),
+        _ => normalize(value, format),
+    };
     change(format, clear, file, |doc| plan_set(doc, path, value, file))
 }
 
@@ -120,16 +130,51 @@ fn change(
             let edits = json::edits(text, doc, &sites, &plan)?;
             (apply_plan(parsed.docs, &plan), plan, edits)
         }
-        Format::Dotenv | Format::Ini | Format::Toml | Format::Binary => {
-            return Err(unsupported(format));
+        Format::Dotenv => {
+            let (parsed, _) = store::dotenv::parse(text, file)?;
+            let doc = first(&parsed.docs, file)?;
+            let Some(mut plan) = plan(doc)? else {
+                return Ok(None);
+            };
+            if !dotenv::keep_line_breaks(text, doc, &mut plan) {
+                return Ok(None);
+            }
+            let edits = dotenv::edits(text, doc, &plan)?;
+            (apply_plan(parsed.docs, &plan), plan, edits)
         }
+        Format::Ini => {
+            let (parsed, sites) = store::ini::parse_with_sites(text, file)?;
+            let doc = first(&parsed.docs, file)?;
+            let Some(plan) = plan(doc)? else {
+                return Ok(None);
+            };
+            let plan = ini::adapt(doc, plan);
+            let edits = ini::edits(text, doc, &sites, &plan)?;
+            (apply_plan(parsed.docs, &plan), plan, edits)
+        }
+        Format::Toml => {
+            let (parsed, sites) = store::toml::parse_with_sites(text, file)?;
+            let doc = first(&parsed.docs, file)?;
+            let Some(plan) = plan(doc)? else {
+                return Ok(None);
+            };
+            let edits = toml::edits(text, doc, &sites, &plan)?;
+            (apply_plan(parsed.docs, &plan), plan, edits)
+        }
+        // A binary file is one value, set whole by `set_binary`.
+        Format::Binary => return Err(Error::Internal("a binary file reached the text editor")),
     };
     let new = Zeroizing::new(apply_edits(text, &mut edits)?.into_bytes());
     // The edit must mean exactly the planned tree: a wrong edit is never written.
     let reread = store::parse(format, &new, file, Stage::Plain).map_err(|_| {
         Error::Internal("the changed file did not parse again; nothing was written")
     })?;
-    if !same_documents(&reread.parsed.docs, &docs) {
+    let same = if format == Format::Toml {
+        same_documents_unordered(&reread.parsed.docs, &docs)
+    } else {
+        same_documents(&reread.parsed.docs, &docs)
+    };
+    if !same {
         return Err(Error::Internal(
             "the changed file does not hold the expected values; nothing was written",
         ));
@@ -145,19 +190,6 @@ fn change(
         text: new,
         removed_item,
     }))
-}
-
-/// Whether `set` and `unset` can change files of this format.
-pub fn supports(format: Format) -> bool {
-    matches!(format, Format::Yaml | Format::Json | Format::Binary)
-}
-
-/// The error for a format [`supports`] refuses.
-pub fn unsupported(format: Format) -> Error {
-    Error::Usage(format!(
-        "set/unset for {}: not supported yet; use edit or replace",
-        format.name()
-    ))
 }
 
 /// sops expands YAML aliases when it reads a file, so a change to an anchored value
@@ -289,6 +321,105 @@ fn normalize(node: Node, format: Format) -> Node {
                 .collect(),
         ),
         other => other,
+    }
+}
+
+/// dotenv and INI values are strings. sops sets a JSON number as a float and writes it
+/// with Go's `%G` and a `.0` (`5` is written `5.0`, `12345678` is `1.2345678E+07`) and a
+/// boolean as `true`/`false`; the value set is that text, so sealant's file decrypts to
+/// what sops's would. Nulls, maps and lists stay as they are: the store refuses them
+/// where it cannot hold them.
+fn as_strings(node: Node, format: Format) -> Node {
+    match node {
+        Node::Scalar(Leaf { value, span }) => {
+            let text = match &value {
+                Scalar::Str(_) => return Node::Scalar(Leaf { value, span }),
+                Scalar::Int(i) => store::go_text::float(*i as f64),
+                Scalar::Float(f) => store::go_text::float(*f),
+                Scalar::Bool(b) => b.to_string(),
+                // JSON gives no other scalars.
+                _ => return Node::Scalar(Leaf { value, span }),
+            };
+            Node::Scalar(Leaf {
+                value: Scalar::Str(text),
+                span,
+            })
+        }
+        Node::Map(items) => Node::Map(
+            items
+                .into_iter()
+                .map(|i| match i {
+                    Item::Entry { key, value } => Item::Entry {
+                        key,
+                        value: as_strings(value, format),
+                    },
+                    c => c,
+                })
+                .collect(),
+        ),
+        Node::List(items) => Node::List(
+            items
+                .into_iter()
+                .map(|i| match i {
+                    ListItem::Node(n) => ListItem::Node(as_strings(n, format)),
+                    c => c,
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// [`same_documents`], with the entries of each map compared as a set (TOML tables have
+/// no order; each key appears once).
+fn same_documents_unordered(a: &[Document], b: &[Document]) -> bool {
+    a.len() == b.len()
+        && a
+            .iter()
+            .zip(b)
+            .all(|(x, y)| same_entries_unordered(&x.items, &y.items))
+}
+
+fn map_entries(items: &[Item]) -> Vec<(&String, &Node)> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Entry { key, value } => Some((key, value)),
+            Item::Comment(_) => None,
+        })
+        .collect()
+}
+
+fn list_elements(items: &[ListItem]) -> Vec<&Node> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            ListItem::Node(n) => Some(n),
+            ListItem::Comment(_) => None,
+        })
+        .collect()
+}
+
+fn same_entries_unordered(x: &[Item], y: &[Item]) -> bool {
+    let (x, y) = (map_entries(x), map_entries(y));
+    x.len() == y.len()
+        && x.iter().all(|(k, v)| {
+            let mut found = y.iter().filter(|(k2, _)| k2 == k);
+            match (found.next(), found.next()) {
+                (Some((_, w)), None) => same_unordered(v, w),
+                _ => false,
+            }
+        })
+}
+
+fn same_unordered(a: &Node, b: &Node) -> bool {
+    match (a, b) {
+        (Node::Map(x), Node::Map(y)) => same_entries_unordered(x, y),
+        (Node::List(x), Node::List(y)) => {
+            let (x, y) = (list_elements(x), list_elements(y));
+            x.len() == y.len() && x.iter().zip(&y).all(|(p, q)| same_unordered(p, q))
+        }
+        _ => same_meaning(a, b),
     }
 }
 

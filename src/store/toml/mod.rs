@@ -158,3 +158,12 @@ fn line_break_before(text: &str, at: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests;
+
+/// Where the tables, keys and arrays of a clear TOML file sit, for `set` and `unset`.
+#[derive(Debug, Default)]
+pub struct TomlSites {}
+
+pub fn parse_with_sites(text: &str, file: &str) -> Result<(Parsed, TomlSites)> {
+    let (parsed, _) = parse(text, file)?;
+    Ok((parsed, TomlSites::default()))
+}
