@@ -172,9 +172,15 @@ mod tests {
 
     fn dset(text: &str, p: &str, v: &str) -> String {
         let value = parse_value(v).unwrap();
-        let out = set(Format::Dotenv, text.as_bytes(), "t.env", &parse(p).unwrap(), value)
-            .unwrap_or_else(|e| panic!("{p}: {e}"))
-            .expect("a change");
+        let out = set(
+            Format::Dotenv,
+            text.as_bytes(),
+            "t.env",
+            &parse(p).unwrap(),
+            value,
+        )
+        .unwrap_or_else(|e| panic!("{p}: {e}"))
+        .expect("a change");
         String::from_utf8(out.text.to_vec()).unwrap()
     }
 
@@ -186,18 +192,31 @@ mod tests {
 
     fn derr(text: &str, p: &str, v: &str) -> crate::error::Error {
         let value = parse_value(v).unwrap();
-        set(Format::Dotenv, text.as_bytes(), "t.env", &parse(p).unwrap(), value).unwrap_err()
+        set(
+            Format::Dotenv,
+            text.as_bytes(),
+            "t.env",
+            &parse(p).unwrap(),
+            value,
+        )
+        .unwrap_err()
     }
 
     #[test]
     fn values_are_replaced_in_place() {
         let text = "# top\nA=1\n\nexport B=\"q\"\nC=\n";
-        assert_eq!(dset(text, r#"["A"]"#, r#""x y""#), "# top\nA=x y\n\nexport B=\"q\"\nC=\n");
+        assert_eq!(
+            dset(text, r#"["A"]"#, r#""x y""#),
+            "# top\nA=x y\n\nexport B=\"q\"\nC=\n"
+        );
         assert_eq!(
             dset(text, r#"["export B"]"#, r#""z""#),
             "# top\nA=1\n\nexport B=z\nC=\n"
         );
-        assert_eq!(dset(text, r#"["C"]"#, r#""c""#), "# top\nA=1\n\nexport B=\"q\"\nC=c\n");
+        assert_eq!(
+            dset(text, r#"["C"]"#, r#""c""#),
+            "# top\nA=1\n\nexport B=\"q\"\nC=c\n"
+        );
         // A line break is written `\n`, as sops writes it.
         assert_eq!(dset("A=1\n", r#"["A"]"#, r#""l1\nl2""#), "A=l1\\nl2\n");
     }
@@ -213,7 +232,10 @@ mod tests {
 
     #[test]
     fn new_keys_follow_the_last_entry() {
-        assert_eq!(dset("A=1\n# end\n", r#"["N"]"#, r#""v""#), "A=1\nN=v\n# end\n");
+        assert_eq!(
+            dset("A=1\n# end\n", r#"["N"]"#, r#""v""#),
+            "A=1\nN=v\n# end\n"
+        );
         assert_eq!(dset("A=1", r#"["N"]"#, r#""v""#), "A=1\nN=v");
         assert_eq!(dset("", r#"["N"]"#, r#""v""#), "N=v\n");
         assert_eq!(dset("# only\n", r#"["N"]"#, r#""v""#), "# only\nN=v\n");
@@ -222,19 +244,30 @@ mod tests {
 
     #[test]
     fn crlf_lines_stay_crlf() {
-        assert_eq!(dset("A=1\r\nB=2\r\n", r#"["A"]"#, r#""x""#), "A=x\r\nB=2\r\n");
-        assert_eq!(dset("A=1\r\nB=2\r\n", r#"["N"]"#, r#""x""#), "A=1\r\nB=2\r\nN=x\r\n");
+        assert_eq!(
+            dset("A=1\r\nB=2\r\n", r#"["A"]"#, r#""x""#),
+            "A=x\r\nB=2\r\n"
+        );
+        assert_eq!(
+            dset("A=1\r\nB=2\r\n", r#"["N"]"#, r#""x""#),
+            "A=1\r\nB=2\r\nN=x\r\n"
+        );
         // No final line break: the new last line has none either, and B keeps its value.
         assert_eq!(dset("A=1\r\nB=2", r#"["N"]"#, r#""x""#), "A=1\r\nB=2\nN=x");
         // Setting the value a CRLF line holds is no change.
         let value = parse_value(r#""1""#).unwrap();
         let p = parse(r#"["A"]"#).unwrap();
-        assert!(set(Format::Dotenv, b"A=1\r\n", "t.env", &p, value).unwrap().is_none());
+        assert!(set(Format::Dotenv, b"A=1\r\n", "t.env", &p, value)
+            .unwrap()
+            .is_none());
     }
 
     #[test]
     fn removed_keys_take_their_line() {
-        assert_eq!(dunset("A=1\n# c\nB=2\nC=3\n", r#"["B"]"#), "A=1\n# c\nC=3\n");
+        assert_eq!(
+            dunset("A=1\n# c\nB=2\nC=3\n", r#"["B"]"#),
+            "A=1\n# c\nC=3\n"
+        );
         assert_eq!(dunset("A=1\nB=2", r#"["B"]"#), "A=1");
         assert_eq!(dunset("A=1\r\nB=2\r\n", r#"["A"]"#), "B=2\r\n");
         assert_eq!(dunset("A=1\n", r#"["A"]"#), "");
@@ -260,7 +293,12 @@ mod tests {
         }
         // A list index: the tree is a map (exit 1, as a key into a list elsewhere).
         assert_eq!(derr("A=1\n", "[0]", "1").exit_code(), 1);
-        let err = unset(Format::Dotenv, b"A=1\n", "t.env", &parse(r#"["B"]"#).unwrap());
+        let err = unset(
+            Format::Dotenv,
+            b"A=1\n",
+            "t.env",
+            &parse(r#"["B"]"#).unwrap(),
+        );
         assert!(matches!(err, Err(crate::error::Error::NotFound(_))));
     }
 }

@@ -25,7 +25,8 @@ const DEFAULT: &str = "DEFAULT";
 pub fn adapt(doc: &Document, plan: Plan) -> Plan {
     match &plan {
         Plan::Remove { path } if path.as_slice() == [Step::Key(DEFAULT.into())] => {
-            let first_is_default = matches!(doc.items.first(), Some(Item::Entry { key, .. }) if key == DEFAULT);
+            let first_is_default =
+                matches!(doc.items.first(), Some(Item::Entry { key, .. }) if key == DEFAULT);
             if first_is_default {
                 return Plan::Replace {
                     path: path.clone(),
@@ -104,10 +105,7 @@ pub fn edits(text: &str, doc: &Document, sites: &IniSites, plan: &Plan) -> Resul
 }
 
 fn emit_error(why: String) -> Error {
-    Error::Emit {
-        format: "ini",
-        why,
-    }
+    Error::Emit { format: "ini", why }
 }
 
 /// The string a key of a section is set to; never quotes the value in an error.
@@ -193,7 +191,9 @@ impl Cx<'_> {
         let width = |k: &KeySite| t[k.key..k.delimiter].chars().count();
         let aligned = keys.len() >= 2
             && keys.iter().all(|k| width(k) == width(last))
-            && keys.iter().any(|k| k.key_end - k.key != last.key_end - last.key);
+            && keys
+                .iter()
+                .any(|k| k.key_end - k.key != last.key_end - last.key);
         // The blanks after the delimiter, from a key that has a value.
         let post = keys
             .iter()
@@ -221,7 +221,13 @@ impl Cx<'_> {
         self.line_in_style(&style, key, value, section)
     }
 
-    fn line_in_style(&self, style: &Style, key: &str, value: &str, section: &str) -> Result<String> {
+    fn line_in_style(
+        &self,
+        style: &Style,
+        key: &str,
+        value: &str,
+        section: &str,
+    ) -> Result<String> {
         let name = key_token(key, section)?;
         let token = new_value_token(value)?;
         let pre = match style.align {
@@ -345,7 +351,8 @@ impl Cx<'_> {
     /// section (or, at the end of the file, from the previous one).
     fn tidy(&self, start: usize, end: usize) -> std::ops::Range<usize> {
         let text = self.text;
-        let blank_before = start == 0 || text[..start].ends_with("\n\n") || text[..start].ends_with("\n\r\n");
+        let blank_before =
+            start == 0 || text[..start].ends_with("\n\n") || text[..start].ends_with("\n\r\n");
         let mut end = end;
         if blank_before {
             end += text[end..].len() - text[end..].trim_start_matches(['\n', '\r']).len();
@@ -355,7 +362,11 @@ impl Cx<'_> {
             start = text[..start].trim_end_matches(['\n', '\r']).len();
             if start > 0 {
                 // Keep the line break that ends the line before.
-                start += if text[start..].starts_with("\r\n") { 2 } else { 1 };
+                start += if text[start..].starts_with("\r\n") {
+                    2
+                } else {
+                    1
+                };
             }
         }
         self.whole_lines(start, end)
@@ -371,9 +382,15 @@ mod tests {
 
     fn iset(text: &str, p: &str, v: &str) -> String {
         let value = parse_value(v).unwrap();
-        let out = set(Format::Ini, text.as_bytes(), "t.ini", &parse(p).unwrap(), value)
-            .unwrap_or_else(|e| panic!("{p}: {e}"))
-            .expect("a change");
+        let out = set(
+            Format::Ini,
+            text.as_bytes(),
+            "t.ini",
+            &parse(p).unwrap(),
+            value,
+        )
+        .unwrap_or_else(|e| panic!("{p}: {e}"))
+        .expect("a change");
         String::from_utf8(out.text.to_vec()).unwrap()
     }
 
@@ -385,7 +402,14 @@ mod tests {
 
     fn ierr(text: &str, p: &str, v: &str) -> Error {
         let value = parse_value(v).unwrap();
-        set(Format::Ini, text.as_bytes(), "t.ini", &parse(p).unwrap(), value).unwrap_err()
+        set(
+            Format::Ini,
+            text.as_bytes(),
+            "t.ini",
+            &parse(p).unwrap(),
+            value,
+        )
+        .unwrap_err()
     }
 
     const FILE: &str = "top = 1\n\n[app]\nname = x ; the name\nport=80\n\n; db\n[db]\n  user   : 'u'\n  pass   : \"p\"\n  h      : h\n";
@@ -414,7 +438,10 @@ mod tests {
             iset(FILE, r#"["app"]["name"]"#, r#""a;b""#),
             FILE.replace("name = x ; the name\n", "; the name\nname = `a;b`\n")
         );
-        assert_eq!(iset("[s]\na =\n", r#"["s"]["a"]"#, r#""v""#), "[s]\na = v\n");
+        assert_eq!(
+            iset("[s]\na =\n", r#"["s"]["a"]"#, r#""v""#),
+            "[s]\na = v\n"
+        );
     }
 
     #[test]
@@ -437,11 +464,20 @@ mod tests {
             FILE.replace("top = 1\n", "top = 1\nt2 = x\n")
         );
         assert_eq!(iset("[s]", r#"["s"]["k"]"#, r#""v""#), "[s]\nk = v\n");
-        assert_eq!(iset("[s]\na = 1", r#"["s"]["k"]"#, r#""v""#), "[s]\na = 1\nk = v\n");
+        assert_eq!(
+            iset("[s]\na = 1", r#"["s"]["k"]"#, r#""v""#),
+            "[s]\na = 1\nk = v\n"
+        );
         // Keys into an empty DEFAULT go before the first header.
-        assert_eq!(iset("[s]\na = 1\n", r#"["DEFAULT"]["k"]"#, r#""v""#), "k = v\n\n[s]\na = 1\n");
+        assert_eq!(
+            iset("[s]\na = 1\n", r#"["DEFAULT"]["k"]"#, r#""v""#),
+            "k = v\n\n[s]\na = 1\n"
+        );
         // Quoting as go-ini writes: a value with `;` in backticks.
-        assert_eq!(iset("[s]\n", r#"["s"]["k"]"#, r#""a;b""#), "[s]\nk = `a;b`\n");
+        assert_eq!(
+            iset("[s]\n", r#"["s"]["k"]"#, r#""a;b""#),
+            "[s]\nk = `a;b`\n"
+        );
     }
 
     #[test]
@@ -492,10 +528,16 @@ mod tests {
             iunset(FILE, r#"["db"]"#),
             "top = 1\n\n[app]\nname = x ; the name\nport=80\n\n; db\n"
         );
-        assert_eq!(iunset(FILE, r#"["DEFAULT"]"#), FILE.replace("top = 1\n", ""));
+        assert_eq!(
+            iunset(FILE, r#"["DEFAULT"]"#),
+            FILE.replace("top = 1\n", "")
+        );
         assert_eq!(iunset("[s]\na = 1\nb = 2", r#"["s"]["b"]"#), "[s]\na = 1");
         // A key written twice goes with all its lines.
-        assert_eq!(iunset("[s]\na = 1\nb = 2\na = 3\n", r#"["s"]["a"]"#), "[s]\nb = 2\n");
+        assert_eq!(
+            iunset("[s]\na = 1\nb = 2\na = 3\n", r#"["s"]["a"]"#),
+            "[s]\nb = 2\n"
+        );
     }
 
     #[test]
@@ -514,9 +556,19 @@ mod tests {
             assert_eq!(err.exit_code(), 4, "{p} {v}: {err}");
             assert!(!err.to_string().contains("SECRET"), "{err}");
         }
-        let missing = unset(Format::Ini, FILE.as_bytes(), "t.ini", &parse(r#"["app"]["zz"]"#).unwrap());
+        let missing = unset(
+            Format::Ini,
+            FILE.as_bytes(),
+            "t.ini",
+            &parse(r#"["app"]["zz"]"#).unwrap(),
+        );
         assert!(matches!(missing, Err(Error::NotFound(_))));
-        let missing = unset(Format::Ini, FILE.as_bytes(), "t.ini", &parse(r#"["zz"]"#).unwrap());
+        let missing = unset(
+            Format::Ini,
+            FILE.as_bytes(),
+            "t.ini",
+            &parse(r#"["zz"]"#).unwrap(),
+        );
         assert!(matches!(missing, Err(Error::NotFound(_))));
     }
 }

@@ -374,8 +374,7 @@ fn as_strings(node: Node, format: Format) -> Node {
 /// no order; each key appears once).
 fn same_documents_unordered(a: &[Document], b: &[Document]) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .zip(b)
             .all(|(x, y)| same_entries_unordered(&x.items, &y.items))
 }

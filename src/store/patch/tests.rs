@@ -614,3 +614,96 @@ fn yaml_changes_that_would_reach_alias_copies_are_refused() {
     );
     assert_eq!(yunset(text, r#"["use"]"#), "base: &b\n  k: 1\nother: 2\n");
 }
+
+// ---- dotenv, INI, TOML: every change to every corpus file re-reads as planned ----
+
+/// As `every_place_of_the_corpus_can_be_changed`, for the corpora in subdirectories:
+/// each change is made (and re-read inside `set`/`unset`), or refused as what the format
+/// cannot hold there (exit 4), never an internal error.
+#[test]
+fn every_change_to_the_flat_and_toml_corpus_reads_back_as_planned() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
+    let (mut done, mut refused) = (0, 0);
+    let mut failures = Vec::new();
+    for (dir, format) in [
+        ("dotenv", Format::Dotenv),
+        ("ini", Format::Ini),
+        ("toml", Format::Toml),
+    ] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let file = entry.unwrap().path();
+            if !file.is_file() || file.extension().is_some_and(|e| e == "md") {
+                continue;
+            }
+            let bytes = std::fs::read(&file).unwrap();
+            let source = store::parse(format, &bytes, "t", Stage::Plain).unwrap();
+            let doc = &source.parsed.docs[0];
+            let mut paths = vec![Vec::new()];
+            all_paths(&Node::Map(doc.items.clone()), &mut Vec::new(), &mut paths);
+            let name = file.file_name().unwrap().to_string_lossy().to_string();
+            for p in paths {
+                let node = if p.is_empty() {
+                    Node::Map(Vec::new())
+                } else {
+                    // A section named twice (INI): the path reaches the first one only.
+                    match crate::treepath::lookup(doc, &p) {
+                        Some(n) => n.clone(),
+                        None => continue,
+                    }
+                };
+                let value = |json: &str| parse_value(json).unwrap();
+                let mut ops: Vec<(&str, Vec<Step>, Option<Node>)> = Vec::new();
+                if !p.is_empty() {
+                    ops.push(("set string", p.clone(), Some(value(r#""sweep""#))));
+                    ops.push((
+                        "set map",
+                        p.clone(),
+                        Some(value(r#"{"k": "v", "t": {"u": 1}}"#)),
+                    ));
+                    ops.push(("unset", p.clone(), None));
+                }
+                let mut deeper = p.clone();
+                match node {
+                    Node::Map(_) => deeper.push(Step::Key("sweep new".into())),
+                    Node::List(_) => deeper.push(Step::Index(usize::MAX)),
+                    _ => {}
+                }
+                if deeper.len() > p.len() {
+                    ops.push(("add string", deeper.clone(), Some(value(r#""v""#))));
+                    ops.push((
+                        "add map",
+                        deeper.clone(),
+                        Some(value(r#"{"k": "v", "t": {"u": [1]}}"#)),
+                    ));
+                    ops.push((
+                        "add tables",
+                        deeper.clone(),
+                        Some(value(r#"[{"k": "v"}, {"k": "w"}]"#)),
+                    ));
+                }
+                for (what, at, v) in ops {
+                    done += 1;
+                    let r = match v {
+                        Some(v) => set(format, &bytes, "t", &at, v).map(|_| ()),
+                        None => unset(format, &bytes, "t", &at).map(|_| ()),
+                    };
+                    match r {
+                        Ok(()) => {}
+                        Err(Error::Emit { .. }) => refused += 1,
+                        Err(e) => {
+                            failures.push(format!("{name} {} {what}: {e}", display_path(&at)))
+                        }
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{done} changes, {refused} refused as what the format cannot hold");
+    assert!(done > 1000, "{done}");
+    assert!(
+        failures.is_empty(),
+        "{} of {done} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

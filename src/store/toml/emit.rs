@@ -199,7 +199,8 @@ pub fn key(k: &str) -> String {
     }
 }
 
-fn dotted(keys: &[&str]) -> String {
+/// Keys joined with `.`, each bare when it can be.
+pub fn dotted(keys: &[&str]) -> String {
     keys.iter().map(|k| key(k)).collect::<Vec<_>>().join(".")
 }
 
@@ -229,7 +230,7 @@ fn list_nodes(items: &[ListItem]) -> impl Iterator<Item = &Node> {
 
 /// Whether a value is written as a `[table]` or `[[array]]` section: a non-empty map,
 /// or a non-empty list of maps only.
-fn is_section(node: &Node) -> bool {
+pub fn is_section(node: &Node) -> bool {
     match node {
         Node::Map(items) => items.iter().any(|i| matches!(i, Item::Entry { .. })),
         Node::List(items) => {
@@ -457,6 +458,74 @@ pub fn document(items: &[Item], metadata: Option<&Node>) -> Result<String> {
         after_comment: false,
     };
     e.table(&mut Vec::new(), &its)?;
+    Ok(e.out)
+}
+
+/// A value on one line: `"..."` strings, `[...]` arrays, `{ k = v }` inline tables.
+/// `path` names the value in errors (TOML has no null).
+pub fn inline_value(node: &Node, path: &[&str]) -> Result<String> {
+    let e = Emitter {
+        out: String::new(),
+        nl: "\n",
+        multiline: false,
+        after_comment: false,
+    };
+    e.inline(node, path)
+}
+
+/// A value after `key = ` on a line of its own: as [`inline_value`], but a string with
+/// line breaks is a multi-line string.
+pub fn line_value(node: &Node, path: &[&str], nl: &str) -> Result<String> {
+    match node {
+        Node::Scalar(leaf) => {
+            let e = Emitter {
+                out: String::new(),
+                nl,
+                multiline: true,
+                after_comment: false,
+            };
+            e.scalar(&leaf.value)
+        }
+        _ => inline_value(node, path),
+    }
+}
+
+/// `node` (a map, or a list of maps: see [`is_section`]) as sections for the table at
+/// `path`: `[path]` and its keys, then its sub-tables; or one `[[path]]` per element.
+/// Starts with the first header and ends with a line break.
+pub fn sections(path: &[&str], node: &Node, nl: &str) -> Result<String> {
+    let mut e = Emitter {
+        out: String::new(),
+        nl,
+        multiline: true,
+        after_comment: false,
+    };
+    let mut p = path.to_vec();
+    match node {
+        Node::Map(items) => {
+            e.line(&format!("[{}]", dotted(path)));
+            e.table(&mut p, &view(items))?;
+        }
+        Node::List(elems) => {
+            for n in list_nodes(elems) {
+                let Node::Map(items) = n else {
+                    return Err(emit_error(format!(
+                        "an array of tables holds tables only (at {})",
+                        path_text(path)
+                    )));
+                };
+                e.blank_before_section();
+                e.line(&format!("[[{}]]", dotted(path)));
+                e.table(&mut p, &view(items))?;
+            }
+        }
+        Node::Scalar(_) | Node::Null(_) => {
+            return Err(emit_error(format!(
+                "the value at {} is not a table",
+                path_text(path)
+            )))
+        }
+    }
     Ok(e.out)
 }
 

@@ -7,7 +7,7 @@
 //!   value that was not a string becomes a `"..."` string), and the `[sops]` table,
 //!   appended after a blank line and cut out again on decryption.
 
-mod emit;
+pub(crate) mod emit;
 mod parse;
 
 use std::ops::Range;
@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::tree::{Document, Node, Scalar, Span};
 use emit::Quote;
 
-pub use parse::MAX_DEPTH;
+pub use parse::{Container, Place, SectionSite, Stmt, TomlSites, MAX_DEPTH};
 
 /// What the TOML store remembers about a file between parse and write.
 #[derive(Debug)]
@@ -159,11 +159,14 @@ fn line_break_before(text: &str, at: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests;
 
-/// Where the tables, keys and arrays of a clear TOML file sit, for `set` and `unset`.
-#[derive(Debug, Default)]
-pub struct TomlSites {}
-
+/// Parses clear TOML text and records where its tables, statements and arrays sit.
 pub fn parse_with_sites(text: &str, file: &str) -> Result<(Parsed, TomlSites)> {
-    let (parsed, _) = parse(text, file)?;
-    Ok((parsed, TomlSites::default()))
+    let (p, sites) = parse::parse_with_sites(text, file)?;
+    Ok((
+        Parsed {
+            docs: vec![p.doc],
+            metadata: None,
+        },
+        sites,
+    ))
 }

@@ -30,6 +30,7 @@ use toml_parser::{ParseError, Source};
 
 use crate::error::{Error, Location, Result};
 use crate::tree::{Document, Holder, Item, Leaf, ListItem, Node, Scalar, Span, Style};
+use crate::treepath::Step;
 
 /// Deepest nesting of arrays and inline tables (toml_edit's limit too).
 const MAX_NESTING: u32 = 80;
@@ -43,6 +44,64 @@ pub struct Parsed {
     pub doc: Document,
     pub sops: Option<Node>,
     pub sops_ranges: Vec<Range<usize>>,
+}
+
+/// Where the tables, statements, arrays and inline tables of a file sit: what `set` and
+/// `unset` need beyond the spans of scalars. Recorded only when asked for.
+#[derive(Debug, Default)]
+pub struct TomlSites {
+    /// The sections in text order; the first is the top level (no header).
+    pub sections: Vec<SectionSite>,
+    /// Every `key = value`, in a section or inside an inline table, in text order.
+    pub stmts: Vec<Stmt>,
+    /// Arrays (`[...]`) and inline tables (`{...}`) by tree path.
+    pub containers: HashMap<Vec<Step>, Container>,
+}
+
+/// A `[table]` or `[[array]]` section, or the top level before the first header.
+#[derive(Debug)]
+pub struct SectionSite {
+    /// The tree path of its table (an `[[array]]` element's ends with its index).
+    pub path: Vec<Step>,
+    /// The header line, its line break included; none for the top level.
+    pub header: Option<Range<usize>>,
+    /// The end (line break included) of its last `key = value` line, if it has one.
+    pub body_end: Option<usize>,
+}
+
+/// Where a `key = value` is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// In section number n.
+    Section(usize),
+    /// In the inline table at this path.
+    Inline(Vec<Step>),
+}
+
+/// A `key = value` (a dotted key defines the tables on its way).
+#[derive(Debug)]
+pub struct Stmt {
+    pub place: Place,
+    /// The tree path of the value.
+    pub path: Vec<Step>,
+    /// Each part of the key as written.
+    pub keys: Vec<Range<usize>>,
+    /// In a section: the whole line, from its start to past its line break. In an inline
+    /// table: from the key to the end of the value.
+    pub range: Range<usize>,
+    /// The value as written (brackets and quotes included).
+    pub value: Range<usize>,
+}
+
+/// An array or an inline table.
+#[derive(Debug)]
+pub struct Container {
+    pub inline_table: bool,
+    /// Offsets of the opening and the closing bracket.
+    pub open: usize,
+    pub close: usize,
+    /// Array elements, or inline-table statements (`key = value`), in order.
+    pub entries: Vec<Range<usize>>,
 }
 
 /// How a table came to exist: it decides what may still add keys to it.
@@ -115,10 +174,23 @@ struct Builder<'a> {
     /// Comments on lines of their own, not yet filed.
     pending: Vec<Leaf<String>>,
     sops_ranges: Vec<Range<usize>>,
+    /// Sites, when asked for, and the tree path of the value being read.
+    rec: Option<TomlSites>,
+    cur: Vec<Step>,
 }
 
 /// Parses TOML text. Errors name the file and line:column and never quote the text.
 pub fn parse(text: &str, file: &str) -> Result<Parsed> {
+    parse_inner(text, file, false).map(|(p, _)| p)
+}
+
+/// [`parse`], also recording where things sit.
+pub fn parse_with_sites(text: &str, file: &str) -> Result<(Parsed, TomlSites)> {
+    let (p, sites) = parse_inner(text, file, true)?;
+    Ok((p, sites.unwrap_or_default()))
+}
+
+fn parse_inner(text: &str, file: &str, record: bool) -> Result<(Parsed, Option<TomlSites>)> {
     let source = Source::new(text);
     let tokens = source.lex().into_vec();
     let mut events = Vec::with_capacity(tokens.len());
@@ -153,6 +225,15 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed> {
         },
         pending: Vec::new(),
         sops_ranges: Vec::new(),
+        rec: record.then(|| TomlSites {
+            sections: vec![SectionSite {
+                path: Vec::new(),
+                header: None,
+                body_end: None,
+            }],
+            ..TomlSites::default()
+        }),
+        cur: Vec::new(),
     };
     b.document()?;
     let mut root = b.take_items(0);
@@ -163,11 +244,14 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed> {
         Item::Entry { value, .. } => value,
         Item::Comment(_) => unreachable!("position found an entry"),
     });
-    Ok(Parsed {
-        doc: Document { items: root },
-        sops,
-        sops_ranges: b.sops_ranges,
-    })
+    Ok((
+        Parsed {
+            doc: Document { items: root },
+            sops,
+            sops_ranges: b.sops_ranges,
+        },
+        b.rec,
+    ))
 }
 
 fn error_offset(e: &ParseError) -> usize {
@@ -243,6 +327,7 @@ enum Conflict {
 struct Key {
     name: String,
     at: usize,
+    end: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -376,6 +461,7 @@ impl<'a> Builder<'a> {
         Ok(Key {
             name: out.into_owned(),
             at: e.span().start(),
+            end: e.span().end(),
         })
     }
 
@@ -488,20 +574,54 @@ impl<'a> Builder<'a> {
         }
         let table = self.section.table;
         let depth = self.tables[table].depth + keys.len();
+        let value_start = self.value_start();
+        if let Some(rec) = &self.rec {
+            let section = rec.sections.last().expect("the top level is always there");
+            self.cur.clone_from(&section.path);
+            self.cur
+                .extend(keys.iter().map(|k| Step::Key(k.name.clone())));
+        }
         let value = self.value(depth)?;
+        let value_end = self.last_end();
         for c in std::mem::take(&mut self.pending) {
             self.tables[table].items.push(Slot::Comment(c));
         }
         self.insert(table, &keys, value)?;
         let end = self.finish_line(table);
         self.section.end = end;
+        if let Some(rec) = &mut self.rec {
+            let n = rec.sections.len() - 1;
+            rec.sections[n].body_end = Some(end);
+            rec.stmts.push(Stmt {
+                place: Place::Section(n),
+                path: std::mem::take(&mut self.cur),
+                keys: keys.iter().map(|k| k.at..k.end).collect(),
+                range: line..end,
+                value: value_start..value_end,
+            });
+        }
         if table == 0 && keys[0].name == "sops" {
             self.sops_ranges.push(line..end);
         }
         Ok(())
     }
 
-    /// Reads a value; `depth` is its key path length (for the nesting limit).
+    /// Where the next value starts (after blanks).
+    fn value_start(&mut self) -> usize {
+        self.skip_ws();
+        self.peek().map_or(self.text.len(), |e| e.span().start())
+    }
+
+    /// The end of the last token read.
+    fn last_end(&self) -> usize {
+        self.pos
+            .checked_sub(1)
+            .and_then(|i| self.events.get(i))
+            .map_or(self.text.len(), |e| e.span().end())
+    }
+
+    /// Reads a value; `depth` is its key path length (for the nesting limit). When sites
+    /// are recorded, `self.cur` is the value's tree path.
     fn value(&mut self, depth: usize) -> Result<Val> {
         self.skip_ws();
         let Some(e) = self.next() else {
@@ -513,8 +633,10 @@ impl<'a> Builder<'a> {
         match e.kind() {
             EventKind::Scalar => self.scalar(e).map(Val::Scalar),
             EventKind::ArrayOpen => {
+                let open = e.span().start();
                 let mut elems = Vec::new();
-                loop {
+                let mut entries = Vec::new();
+                let close = loop {
                     let Some(e) = self.peek() else {
                         return Err(self.err(self.text.len(), "unclosed array"));
                     };
@@ -528,16 +650,39 @@ impl<'a> Builder<'a> {
                         }
                         EventKind::ArrayClose => {
                             self.pos += 1;
-                            break;
+                            break e.span().start();
                         }
-                        _ => elems.push(Elem::Value(self.value(depth + 1)?)),
+                        _ => {
+                            let recording = self.rec.is_some();
+                            if recording {
+                                self.cur.push(Step::Index(entries.len()));
+                            }
+                            elems.push(Elem::Value(self.value(depth + 1)?));
+                            if recording {
+                                self.cur.pop();
+                                entries.push(e.span().start()..self.last_end());
+                            }
+                        }
                     }
+                };
+                if let Some(rec) = &mut self.rec {
+                    rec.containers.insert(
+                        self.cur.clone(),
+                        Container {
+                            inline_table: false,
+                            open,
+                            close,
+                            entries,
+                        },
+                    );
                 }
                 Ok(Val::Array(elems))
             }
             EventKind::InlineTableOpen => {
-                let t = self.new_table(Kind::Inline, depth, e.span().start())?;
-                loop {
+                let open = e.span().start();
+                let t = self.new_table(Kind::Inline, depth, open)?;
+                let mut entries = Vec::new();
+                let close = loop {
                     let Some(e) = self.next() else {
                         return Err(self.err(self.text.len(), "unclosed inline table"));
                     };
@@ -547,7 +692,7 @@ impl<'a> Builder<'a> {
                             let c = self.comment(e);
                             self.tables[t].items.push(Slot::Comment(c));
                         }
-                        EventKind::InlineTableClose => break,
+                        EventKind::InlineTableClose => break e.span().start(),
                         EventKind::SimpleKey => {
                             let keys = self.key_path(e)?;
                             self.skip_ws();
@@ -558,11 +703,46 @@ impl<'a> Builder<'a> {
                                     return Err(self.err(self.text.len(), "unclosed inline table"))
                                 }
                             }
+                            let value_start = self.value_start();
+                            let recording = self.rec.is_some();
+                            let base = self.cur.len();
+                            if recording {
+                                self.cur
+                                    .extend(keys.iter().map(|k| Step::Key(k.name.clone())));
+                            }
                             let v = self.value(depth + keys.len())?;
+                            if let Some(rec) = &mut self.rec {
+                                let end = self
+                                    .pos
+                                    .checked_sub(1)
+                                    .map_or(0, |i| self.events[i].span().end());
+                                rec.stmts.push(Stmt {
+                                    place: Place::Inline(self.cur[..base].to_vec()),
+                                    path: self.cur.clone(),
+                                    keys: keys.iter().map(|k| k.at..k.end).collect(),
+                                    range: e.span().start()..end,
+                                    value: value_start..end,
+                                });
+                                entries.push(e.span().start()..end);
+                            }
+                            if recording {
+                                self.cur.truncate(base);
+                            }
                             self.insert(t, &keys, v)?;
                         }
                         _ => return Err(self.unexpected(e)),
                     }
+                };
+                if let Some(rec) = &mut self.rec {
+                    rec.containers.insert(
+                        self.cur.clone(),
+                        Container {
+                            inline_table: true,
+                            open,
+                            close,
+                            entries,
+                        },
+                    );
                 }
                 Ok(Val::Table(t))
             }
@@ -706,7 +886,55 @@ impl<'a> Builder<'a> {
             sops,
             end,
         };
+        if self.rec.is_some() {
+            let path = self.table_path(&keys);
+            if let Some(rec) = &mut self.rec {
+                rec.sections.push(SectionSite {
+                    path,
+                    header: Some(line..end),
+                    body_end: None,
+                });
+            }
+        }
         Ok(())
+    }
+
+    /// The tree path of the table a header names (an array of tables leads to its last
+    /// element, as the header does).
+    fn table_path(&self, keys: &[Key]) -> Vec<Step> {
+        let mut path = Vec::with_capacity(keys.len() + 1);
+        let mut table = 0;
+        for key in keys {
+            path.push(Step::Key(key.name.clone()));
+            let Some(slot) = self.lookup(table, &key.name) else {
+                break;
+            };
+            match &self.tables[table].items[slot] {
+                Slot::Entry {
+                    value: Val::Table(t),
+                    ..
+                } => table = *t,
+                Slot::Entry {
+                    value: Val::Tables(elems),
+                    ..
+                } => {
+                    let tables: Vec<TableId> = elems
+                        .iter()
+                        .filter_map(|e| match e {
+                            Elem::Table(t) => Some(*t),
+                            _ => None,
+                        })
+                        .collect();
+                    path.push(Step::Index(tables.len().saturating_sub(1)));
+                    match tables.last() {
+                        Some(t) => table = *t,
+                        None => break,
+                    }
+                }
+                _ => break,
+            }
+        }
+        path
     }
 
     /// The table a header's prefix leads to: any table but an inline one can be
