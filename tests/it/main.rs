@@ -15,6 +15,7 @@ mod keys;
 mod keys_cmds;
 mod rewrite;
 mod set;
+mod set_formats;
 mod support;
 mod toml;
 mod vectors;

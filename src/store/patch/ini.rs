@@ -189,11 +189,14 @@ impl Cx<'_> {
         let t = self.text;
         let last = keys.last()?;
         let width = |k: &KeySite| t[k.key..k.delimiter].chars().count();
+        // Delimiters in one column, after keys of different lengths or after more than
+        // one blank.
         let aligned = keys.len() >= 2
             && keys.iter().all(|k| width(k) == width(last))
-            && keys
+            && (keys
                 .iter()
-                .any(|k| k.key_end - k.key != last.key_end - last.key);
+                .any(|k| k.key_end - k.key != last.key_end - last.key)
+                || last.delimiter - last.key_end > 1);
         // The blanks after the delimiter, from a key that has a value.
         let post = keys
             .iter()
@@ -451,6 +454,10 @@ mod tests {
             FILE.replace("port=80\n", "port=80\nnew=v\n")
         );
         // Aligned keys stay aligned, with the section's indentation and delimiter.
+        assert_eq!(
+            iset("[s]\nab   = 1\ncd   = 2\n", r#"["s"]["efghijk"]"#, "1"),
+            "[s]\nab   = 1\ncd   = 2\nefghijk = 1.0\n"
+        );
         assert_eq!(
             iset(FILE, r#"["db"]["port"]"#, r#""5432""#),
             format!("{FILE}  port   : 5432\n")

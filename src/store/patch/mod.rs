@@ -81,7 +81,7 @@ pub fn set(
         return set_binary(clear, file, path, value);
     }
     let value = match format {
-        Format::Dotenv | Format::Ini => as_strings(value, format),
+        Format::Dotenv | Format::Ini => as_strings(value),
         _ => normalize(value, format),
     };
     change(format, clear, file, |doc| plan_set(doc, path, value, file))
@@ -329,7 +329,7 @@ fn normalize(node: Node, format: Format) -> Node {
 /// boolean as `true`/`false`; the value set is that text, so sealant's file decrypts to
 /// what sops's would. Nulls, maps and lists stay as they are: the store refuses them
 /// where it cannot hold them.
-fn as_strings(node: Node, format: Format) -> Node {
+fn as_strings(node: Node) -> Node {
     match node {
         Node::Scalar(Leaf { value, span }) => {
             let text = match &value {
@@ -351,7 +351,7 @@ fn as_strings(node: Node, format: Format) -> Node {
                 .map(|i| match i {
                     Item::Entry { key, value } => Item::Entry {
                         key,
-                        value: as_strings(value, format),
+                        value: as_strings(value),
                     },
                     c => c,
                 })
@@ -361,7 +361,7 @@ fn as_strings(node: Node, format: Format) -> Node {
             items
                 .into_iter()
                 .map(|i| match i {
-                    ListItem::Node(n) => ListItem::Node(as_strings(n, format)),
+                    ListItem::Node(n) => ListItem::Node(as_strings(n)),
                     c => c,
                 })
                 .collect(),
