@@ -139,7 +139,7 @@ fn change(
             if !dotenv::keep_line_breaks(text, doc, &mut plan) {
                 return Ok(None);
             }
-            let edits = dotenv::edits(text, doc, &plan)?;
+            let edits = dotenv::edits(text, doc, &plan).map_err(|e| in_file(e, file))?;
             (apply_plan(parsed.docs, &plan), plan, edits)
         }
         Format::Ini => {
@@ -149,7 +149,7 @@ fn change(
                 return Ok(None);
             };
             let plan = ini::adapt(doc, plan);
-            let edits = ini::edits(text, doc, &sites, &plan)?;
+            let edits = ini::edits(text, doc, &sites, &plan).map_err(|e| in_file(e, file))?;
             (apply_plan(parsed.docs, &plan), plan, edits)
         }
         Format::Toml => {
@@ -158,7 +158,7 @@ fn change(
             let Some(plan) = plan(doc)? else {
                 return Ok(None);
             };
-            let edits = toml::edits(text, doc, &sites, &plan)?;
+            let edits = toml::edits(text, doc, &sites, &plan).map_err(|e| in_file(e, file))?;
             (apply_plan(parsed.docs, &plan), plan, edits)
         }
         // A binary file is one value, set whole by `set_binary`.
@@ -236,6 +236,17 @@ fn first<'d>(docs: &'d [Document], file: &str) -> Result<&'d Document> {
     })
 }
 
+/// A value the format cannot hold, named with its file.
+fn in_file(e: Error, file: &str) -> Error {
+    match e {
+        Error::Emit { format, why } => Error::Emit {
+            format,
+            why: format!("{file}: {why}"),
+        },
+        other => other,
+    }
+}
+
 /// The top-level `sops` key holds the metadata: never a value to set or remove.
 fn check_path(path: &[Step], file: &str) -> Result<()> {
     if let Some(Step::Key(k)) = path.first() {
@@ -282,8 +293,8 @@ fn set_binary(clear: &[u8], file: &str, path: &[Step], value: Node) -> Result<Op
     }))
 }
 
-/// A JSON number that is a whole number is written as an integer: in YAML and JSON
-/// text `5` reads back as an integer (sops stores it as a float, and prints `5`).
+/// A JSON number that is a whole number is written as an integer: in YAML, JSON and
+/// TOML text `5` reads back as an integer (sops stores it as a float, and prints `5`).
 fn normalize(node: Node, format: Format) -> Node {
     const EXACT: f64 = (1u64 << 53) as f64;
     match node {

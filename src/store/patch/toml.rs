@@ -1043,8 +1043,14 @@ mod tests {
     #[test]
     fn more_layouts() {
         // A byte order mark stays.
-        assert_eq!(tunset("\u{feff}a = 1\nb = 2\n", r#"["a"]"#), "\u{feff}b = 2\n");
-        assert_eq!(tset("\u{feff}[s]\n", r#"["a"]"#, "1"), "\u{feff}a = 1\n\n[s]\n");
+        assert_eq!(
+            tunset("\u{feff}a = 1\nb = 2\n", r#"["a"]"#),
+            "\u{feff}b = 2\n"
+        );
+        assert_eq!(
+            tset("\u{feff}[s]\n", r#"["a"]"#, "1"),
+            "\u{feff}a = 1\n\n[s]\n"
+        );
         // A file comment, then headers only: the new key goes right before the header
         // and the comments on it.
         assert_eq!(
@@ -1053,7 +1059,10 @@ mod tests {
         );
         // One element per line.
         let multi = "l = [\n  1,\n  2,\n]\n";
-        assert_eq!(tset(multi, r#"["l"][9]"#, "3"), "l = [\n  1,\n  2,\n  3,\n]\n");
+        assert_eq!(
+            tset(multi, r#"["l"][9]"#, "3"),
+            "l = [\n  1,\n  2,\n  3,\n]\n"
+        );
         assert_eq!(tunset(multi, r#"["l"][1]"#), "l = [\n  1,\n]\n");
         assert_eq!(tunset(multi, r#"["l"][0]"#), "l = [\n  2,\n]\n");
         assert_eq!(tset("l = []\n", r#"["l"][0]"#, "1"), "l = [1]\n");
@@ -1068,10 +1077,7 @@ mod tests {
             tset(nested, r#"["a"][0]["c"]"#, r#"{"x": 1}"#),
             "[[a]]\nn = 1\n[[a.b]]\nm = 1\n\n[a.c]\nx = 1\n\n[[a]]\nn = 2\n"
         );
-        assert_eq!(
-            tunset(nested, r#"["a"][0]"#),
-            "[[a]]\nn = 2\n"
-        );
+        assert_eq!(tunset(nested, r#"["a"][0]"#), "[[a]]\nn = 2\n");
         // A table defined after its sub-table; dotted keys in a section.
         let late = "[a.b]\nx = 1\n\n[a]\ny = 2\nd.e = 3\n";
         assert_eq!(
@@ -1083,8 +1089,14 @@ mod tests {
             "[a.b]\nx = 1\n\n[a]\ny = 2\nd.e = 3\nd.f = 4\n"
         );
         assert_eq!(tunset(late, r#"["a"]"#), "");
-        assert_eq!(tunset(late, r#"["a"]["d"]["e"]"#), "[a.b]\nx = 1\n\n[a]\ny = 2\nd = {}\n");
+        assert_eq!(
+            tunset(late, r#"["a"]["d"]["e"]"#),
+            "[a.b]\nx = 1\n\n[a]\ny = 2\nd = {}\n"
+        );
         // Quoted keys are written quoted.
-        assert_eq!(tset("", r#"["a b"]["c.d"]"#, "1"), "[\"a b\"]\n\"c.d\" = 1\n");
+        assert_eq!(
+            tset("", r#"["a b"]["c.d"]"#, "1"),
+            "[\"a b\"]\n\"c.d\" = 1\n"
+        );
     }
 }
