@@ -121,7 +121,7 @@ pub fn encrypt(
         splice: true,
         fast_exit: opts.fast_exit,
     };
-    seal.run(source, input)
+    seal.run(source, input_bytes, input, file)
 }
 
 /// What a write needs besides the clear content: the data key, the metadata to complete
@@ -140,7 +140,30 @@ struct Seal<'a> {
 }
 
 impl Seal<'_> {
-    fn run(self, source: store::Source<'_>, input: Format) -> Result<Vec<u8>> {
+    /// Seals a parsed clear file. When the changes of an ordered splice came out of text
+    /// order (see [`TextSplice::ordered`]), parses `input_bytes` again and seals
+    /// collecting the changes.
+    fn run(
+        &self,
+        source: store::Source<'_>,
+        input_bytes: &[u8],
+        input: Format,
+        file: &str,
+    ) -> Result<Vec<u8>> {
+        if let Some(out) = self.seal(source, input, true)? {
+            return Ok(out);
+        }
+        let again = store::parse(input, input_bytes, file, Stage::Plain)?;
+        self.seal(again, input, false)?
+            .ok_or(Error::Internal("a collecting splice asked to run again"))
+    }
+
+    fn seal(
+        &self,
+        source: store::Source<'_>,
+        input: Format,
+        ordered: bool,
+    ) -> Result<Option<Vec<u8>>> {
         let store::Source {
             mut parsed,
             layout,
@@ -158,7 +181,13 @@ impl Seal<'_> {
         // layout allows it; otherwise the walk stores the ciphertexts in the tree, written
         // afresh.
         let spliced = self.splice && self.output == input && layout.can_splice();
-        let mut splice = TextSplice::new(text, layout.as_ref());
+        let mut splice = if ordered && spliced && layout.edits_in_text_order() {
+            // ENC strings make the text about three times longer; the capacity is only
+            // reserved, so an overestimate costs no memory that is used.
+            TextSplice::ordered(text, layout.as_ref(), &[], 4 * text.len() + 4096)
+        } else {
+            TextSplice::new(text, layout.as_ref())
+        };
         let mac_hex = match (spliced, self.previous) {
             (true, Some(p)) => {
                 engine::encrypt_reusing(&mut parsed.docs, &cipher, &rules, &mut splice, &p.stash)?
@@ -171,7 +200,7 @@ impl Seal<'_> {
         };
 
         let now = self.now.replace_nanosecond(0).unwrap_or(self.now);
-        let mut metadata = self.base;
+        let mut metadata = self.base.clone();
         metadata.lastmodified = timestamp::format_lastmodified(&now);
         metadata.mac = mac::encrypt_mac(&cipher, &mac_hex, &now)?;
         metadata.version = SOPS_VERSION.to_string();
@@ -190,16 +219,17 @@ impl Seal<'_> {
                 };
                 metadata.set_unknown(hints::FIELD, blob);
             }
-            let out = splice.finish_encrypted(&metadata.to_node());
-            discard(parsed, self.fast_exit);
-            return out.map(String::into_bytes);
+            let out = splice.finish_encrypted(&metadata.to_node())?;
+            // A second run needs the memory back.
+            discard(parsed, self.fast_exit && out.is_some());
+            return Ok(out.map(String::into_bytes));
         }
         // Written afresh, in sops's own layout (a conversion, or a layout that cannot be
         // spliced): no sealant mark, so it decrypts like a file sops wrote.
         metadata.unmark_sealant();
         let out = store::emit(self.output, &parsed.docs, Some(&metadata.to_node()));
         discard(parsed, self.fast_exit);
-        out
+        out.map(Some)
     }
 }
 
@@ -264,7 +294,14 @@ pub fn open(
     opts: &DecryptOptions,
 ) -> Result<Opened> {
     let mut stash = Stash::default();
-    let d = decrypt_inner(input_bytes, format, file, opts, true, Some(&mut stash))?;
+    let d = decrypt_inner(
+        input_bytes,
+        format,
+        file,
+        opts,
+        Attempt::FIRST,
+        Some(&mut stash),
+    )?;
     let Some((data_key, metadata, hints)) = d.kept else {
         return Err(Error::Internal("an opened file lost its data key"));
     };
@@ -296,7 +333,7 @@ pub fn reseal(opened: &Opened, clear: &[u8], file: &str, now: OffsetDateTime) ->
         splice: opened.metadata.written_by_sealant() || opened.format == Format::Binary,
         fast_exit: false,
     };
-    seal.run(source, opened.format)
+    seal.run(source, clear, opened.format, file)
 }
 
 /// The key groups a file is rewritten for (`rotate`, `updatekeys`, `groups`).
@@ -337,7 +374,7 @@ pub fn rotate(
         splice: opened.metadata.written_by_sealant() || opened.format == Format::Binary,
         fast_exit: false,
     };
-    seal.run(source, opened.format)
+    seal.run(source, &opened.clear, opened.format, file)
 }
 
 /// Wraps the SAME data key for new key groups (`updatekeys`, `groups add/delete`): only
@@ -526,7 +563,7 @@ pub fn decrypt(
     file: &str,
     opts: &DecryptOptions,
 ) -> Result<Decrypted> {
-    let d = decrypt_inner(input_bytes, input, file, opts, true, None)?;
+    let d = decrypt_inner(input_bytes, input, file, opts, Attempt::FIRST, None)?;
     Ok(Decrypted {
         text: d.text,
         warnings: d.warnings,
@@ -540,18 +577,33 @@ struct Decryption {
     kept: Option<(DataKey, Metadata, Option<HintsBlob>)>,
 }
 
-/// `restore_aliases`: turn alias copies back into aliases (see `store::hints`). The
-/// result is then re-read and must mean exactly the decrypted, MAC-checked values (anchor
-/// names are not authenticated: a renamed anchor must not redirect an alias); if it does
-/// not, the file is decrypted again with the copies written out.
-///
+/// How a decryption is tried; a failed try runs again with less.
+#[derive(Clone, Copy)]
+struct Attempt {
+    /// Turn alias copies back into aliases (see `store::hints`). The result is then
+    /// re-read and must mean exactly the decrypted, MAC-checked values (anchor names are
+    /// not authenticated: a renamed anchor must not redirect an alias); if it does not,
+    /// the file is decrypted again with the copies written out.
+    restore_aliases: bool,
+    /// Write the changes as they come when the layout allows it (see
+    /// [`TextSplice::ordered`]); if they come out of text order, run again collecting.
+    ordered: bool,
+}
+
+impl Attempt {
+    const FIRST: Attempt = Attempt {
+        restore_aliases: true,
+        ordered: true,
+    };
+}
+
 /// `stash`: record every ciphertext, and keep the data key and metadata, for a rewrite.
 fn decrypt_inner(
     input_bytes: &[u8],
     input: Format,
     file: &str,
     opts: &DecryptOptions,
-    restore_aliases: bool,
+    attempt: Attempt,
     mut stash: Option<&mut Stash>,
 ) -> Result<Decryption> {
     let store::Source {
@@ -574,17 +626,28 @@ fn decrypt_inner(
         && opts.extract.is_none()
         && metadata.written_by_sealant()
         && layout.can_splice();
-    let mut splice = TextSplice::new(text, layout.as_ref());
     let hints_raw = read_hints_raw(&metadata, &cipher);
+    let mut hints = LayoutHints::default();
     if splice_here {
-        splice.hints = hints_raw
+        hints = hints_raw
             .as_ref()
             .map(|(plain, _)| LayoutHints::parse(plain))
             .unwrap_or_default();
-        if !restore_aliases {
-            splice.hints.regions.clear();
+        if !attempt.restore_aliases {
+            hints.regions.clear();
         }
     }
+    // Region hints need every change at the end: collect them then.
+    let mut splice = if splice_here
+        && attempt.ordered
+        && hints.regions.is_empty()
+        && layout.edits_in_text_order()
+    {
+        TextSplice::ordered(text, layout.as_ref(), &found.ranges, text.len())
+    } else {
+        TextSplice::new(text, layout.as_ref())
+    };
+    splice.hints = hints;
     let mut warnings = Vec::new();
     let mode = match stash.as_deref_mut() {
         Some(s) => {
@@ -626,12 +689,22 @@ fn decrypt_inner(
             })?;
         store::emit_value(opts.output, node)?
     } else if splice_here {
-        let (clear, restored) = splice.finish_decrypted(&found)?;
+        let Some((clear, restored)) = splice.finish_decrypted(&found)? else {
+            let collect = Attempt {
+                ordered: false,
+                ..attempt
+            };
+            return decrypt_inner(input_bytes, input, file, opts, collect, stash);
+        };
         let faithful = !restored
             || store::parse(opts.output, clear.as_bytes(), file, Stage::Plain)
                 .is_ok_and(|s| same_documents(&s.parsed.docs, &parsed.docs));
         if !faithful {
-            return decrypt_inner(input_bytes, input, file, opts, false, stash);
+            let copies = Attempt {
+                restore_aliases: false,
+                ..attempt
+            };
+            return decrypt_inner(input_bytes, input, file, opts, copies, stash);
         }
         clear.into_bytes()
     } else {

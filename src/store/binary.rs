@@ -3,7 +3,7 @@
 //! `{"data": "ENC[...]", "sops": {...}}` (read back by the JSON store). Decrypted, the
 //! bytes of `data` are written exactly, with no newline added.
 
-use super::{Edit, Layout, Parsed, TextLayout};
+use super::{Edit, Edits, Layout, Parsed, TextLayout};
 use crate::error::{Error, Result};
 use crate::tree::{Document, Item, Leaf, Node, Scalar, Span};
 
@@ -64,8 +64,8 @@ impl TextLayout for BinaryLayout {
     fn can_splice(&self) -> bool {
         false
     }
-    fn encrypted_value(&self, _: &str, _: &Span, _: &str, _: &mut Vec<Edit>) {}
-    fn clear_value(&self, _: &str, _: &Span, _: &Scalar, _: &mut Vec<Edit>) -> Result<()> {
+    fn encrypted_value(&self, _: &str, _: &Span, _: &str, _: &mut Edits) {}
+    fn clear_value(&self, _: &str, _: &Span, _: &Scalar, _: &mut Edits) -> Result<()> {
         Err(Error::Internal("a binary file is never spliced"))
     }
     fn decrypted_form(&self, _: &str, _: &Span, _: &Scalar) -> Option<String> {

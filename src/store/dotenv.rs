@@ -23,7 +23,7 @@
 
 use std::ops::Range;
 
-use super::{flatten, Edit, FoundMetadata, Layout, Parsed, TextLayout};
+use super::{flatten, Edit, Edits, FoundMetadata, Layout, Parsed, TextLayout};
 use crate::error::{Error, Location, Result};
 use crate::tree::{Document, Holder, Item, Leaf, Node, Scalar, Span, Style};
 
@@ -102,7 +102,7 @@ pub fn parse(text: &str, file: &str) -> Result<(Parsed, Layout)> {
             docs: vec![Document { items }],
             metadata,
         },
-        Box::new(DotenvLayout { lines: line_no }),
+        Box::new(DotenvLayout),
     ))
 }
 
@@ -214,44 +214,23 @@ fn unflatten(meta: &[(&str, &str, usize)], file: &str) -> Result<Node> {
     })
 }
 
-/// What a dotenv file remembers for splicing: only its number of lines, the most edits
-/// a walk can make (values are raw text, so an `ENC[...]` string or a clear value simply
-/// replaces the old one at its span).
+/// What a dotenv file remembers for splicing: nothing (values are raw text, so an
+/// `ENC[...]` string or a clear value simply replaces the old one at its span).
 #[derive(Debug)]
-pub struct DotenvLayout {
-    lines: usize,
-}
-
-impl DotenvLayout {
-    /// Makes room for every edit at the first one, instead of growing the list (it holds
-    /// 200,000 edits for a big file).
-    fn reserve(&self, out: &mut Vec<Edit>) {
-        if out.capacity() == 0 {
-            out.reserve(self.lines + 1);
-        }
-    }
-}
+pub struct DotenvLayout;
 
 impl TextLayout for DotenvLayout {
-    fn encrypted_value(&self, _text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>) {
-        self.reserve(out);
-        out.push(Edit::new(span.bytes.clone(), enc));
+    fn edits_in_text_order(&self) -> bool {
+        // One item per line, walked in line order; the metadata goes at the end.
+        true
     }
 
-    fn comment(&self, span: &Span, text: &str, out: &mut Vec<Edit>) {
-        self.reserve(out);
-        out.push(Edit::new(span.bytes.clone(), text));
+    fn encrypted_value(&self, _text: &str, span: &Span, enc: &str, out: &mut Edits) {
+        out.replace(span.bytes.clone(), enc);
     }
 
-    fn clear_value(
-        &self,
-        _text: &str,
-        span: &Span,
-        value: &Scalar,
-        out: &mut Vec<Edit>,
-    ) -> Result<()> {
-        self.reserve(out);
-        out.push(Edit::new(span.bytes.clone(), value_text(value)?));
+    fn clear_value(&self, _text: &str, span: &Span, value: &Scalar, out: &mut Edits) -> Result<()> {
+        out.replace(span.bytes.clone(), &value_text(value)?);
         Ok(())
     }
 

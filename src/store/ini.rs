@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use super::flatten::{flatten, unflatten};
-use super::{Edit, FoundMetadata, Layout, Parsed, TextLayout};
+use super::{Edit, Edits, FoundMetadata, Layout, Parsed, TextLayout};
 use crate::error::{Error, Location, Result};
 use crate::tree::{Document, Holder, Item, Leaf, Node, Scalar, Span, Style};
 
@@ -852,21 +852,19 @@ fn fresh_token(s: &str) -> Result<String> {
 }
 
 impl TextLayout for IniLayout {
+    fn edits_in_text_order(&self) -> bool {
+        // Verbatim ranges become region hints, which need every edit.
+        self.verbatim.is_empty()
+    }
     fn can_splice(&self) -> bool {
         self.spliceable
     }
 
-    fn encrypted_value(&self, _text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>) {
+    fn encrypted_value(&self, _text: &str, span: &Span, enc: &str, out: &mut Edits) {
         out.push(Edit::new(span.bytes.clone(), enc));
     }
 
-    fn clear_value(
-        &self,
-        _text: &str,
-        span: &Span,
-        value: &Scalar,
-        out: &mut Vec<Edit>,
-    ) -> Result<()> {
+    fn clear_value(&self, _text: &str, span: &Span, value: &Scalar, out: &mut Edits) -> Result<()> {
         let s = value_string(value);
         match self.values.get(&span.bytes.start) {
             Some(t) if safe_in(t.quote, &s) => out.push(Edit::new(span.bytes.clone(), s)),
@@ -884,7 +882,7 @@ impl TextLayout for IniLayout {
         }
     }
 
-    fn comment(&self, span: &Span, text: &str, out: &mut Vec<Edit>) {
+    fn comment(&self, span: &Span, text: &str, out: &mut Edits) {
         match self.comments.get(&span.bytes.start) {
             Some(place) => {
                 let line = if place.new_line {
