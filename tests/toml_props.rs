@@ -818,12 +818,13 @@ fn gdoc_text(d: &GDoc, comments: bool) -> String {
     s.push_str(&body(&d.root, nl, comments));
     for (i, (kind, entries)) in d.tables.iter().enumerate() {
         s.push_str(nl);
+        // Upper-case table names: `arb_key` never makes one, so no root key collides.
         match kind % 4 {
-            0 => s.push_str(&format!("[t{i}]{nl}")),
-            1 if comments => s.push_str(&format!("[ t{i} . \"sub é\" ] # header{nl}")),
-            1 => s.push_str(&format!("[ t{i} . \"sub é\" ]{nl}")),
-            2 if comments => s.push_str(&format!("# items{nl}[[items]]{nl}")),
-            _ => s.push_str(&format!("[[items]]{nl}")),
+            0 => s.push_str(&format!("[T{i}]{nl}")),
+            1 if comments => s.push_str(&format!("[ T{i} . \"sub é\" ] # header{nl}")),
+            1 => s.push_str(&format!("[ T{i} . \"sub é\" ]{nl}")),
+            2 if comments => s.push_str(&format!("# items{nl}[[Items]]{nl}")),
+            _ => s.push_str(&format!("[[Items]]{nl}")),
         }
         s.push_str(&body(entries, nl, comments));
     }
