@@ -321,18 +321,7 @@ fn walk_all<'a, S: Splice>(
     mode: Mode<'a>,
     stash: StashMode<'a>,
 ) -> Result<String> {
-    let mut walk = Walk {
-        cipher,
-        rules,
-        mac: MacHasher::new(rules.mac_only_encrypted),
-        splice,
-        mode,
-        path: Vec::new(),
-        comments: Vec::new(),
-        stash,
-        position: Vec::new(),
-        comment_seen: Vec::new(),
-    };
+    let mut walk = Walk::new(cipher, rules, splice, mode, stash);
     for (i, doc) in docs.iter_mut().enumerate() {
         walk.position.clear();
         walk.position.push(Step::Index(i));
@@ -341,27 +330,115 @@ fn walk_all<'a, S: Splice>(
     Ok(walk.mac.finish())
 }
 
-impl<S: Splice> Walk<'_, S> {
+/// The walk of a file with one document given item by item (a flat format read as it
+/// goes, see `store::FlatSource`): the same walk and MAC as over the tree, with only
+/// the item at hand in memory.
+pub struct ItemWalk<'a, S: Splice> {
+    walk: Walk<'a, S>,
+}
+
+impl<'a, S: Splice> ItemWalk<'a, S> {
+    /// [`encrypt`] (or [`encrypt_reusing`] with a `stash`), item by item.
+    pub fn encrypt(
+        cipher: &'a ValueCipher,
+        rules: &'a Rules,
+        splice: &'a mut S,
+        stash: Option<&'a Stash>,
+    ) -> Self {
+        let stash = stash.map_or(StashMode::None, StashMode::Reuse);
+        Self::new(Walk::new(cipher, rules, splice, Mode::Encrypt, stash))
+    }
+
+    /// [`decrypt`], item by item.
+    pub fn decrypt(
+        cipher: &'a ValueCipher,
+        rules: &'a Rules,
+        splice: &'a mut S,
+        warnings: &'a mut Vec<Warning>,
+        stash: StashMode<'a>,
+    ) -> Self {
+        Self::new(Walk::new(
+            cipher,
+            rules,
+            splice,
+            Mode::Decrypt { warnings },
+            stash,
+        ))
+    }
+
+    fn new(mut walk: Walk<'a, S>) -> Self {
+        walk.position.push(Step::Index(0));
+        walk.open_map();
+        ItemWalk { walk }
+    }
+
+    /// Walks the next item of the document.
+    pub fn item(&mut self, item: &mut Item) -> Result<()> {
+        self.walk.map_item(item)
+    }
+
+    /// The MAC, as [`encrypt`] and [`decrypt`] return it.
+    pub fn finish(mut self) -> String {
+        self.walk.close_map();
+        self.walk.mac.finish()
+    }
+}
+
+impl<'a, S: Splice> Walk<'a, S> {
+    fn new(
+        cipher: &'a ValueCipher,
+        rules: &'a Rules,
+        splice: &'a mut S,
+        mode: Mode<'a>,
+        stash: StashMode<'a>,
+    ) -> Self {
+        Walk {
+            cipher,
+            rules,
+            mac: MacHasher::new(rules.mac_only_encrypted),
+            splice,
+            mode,
+            path: Vec::new(),
+            comments: Vec::new(),
+            stash,
+            position: Vec::new(),
+            comment_seen: Vec::new(),
+        }
+    }
+
     fn map(&mut self, items: &mut [Item]) -> Result<()> {
+        self.open_map();
+        for item in items.iter_mut() {
+            self.map_item(item)?;
+        }
+        self.close_map();
+        Ok(())
+    }
+
+    fn open_map(&mut self) {
         self.comments.push(Vec::new());
         self.enter_container();
-        for item in items.iter_mut() {
-            match item {
-                Item::Comment(leaf) => self.comment(leaf)?,
-                Item::Entry { key, value } => {
-                    self.path.push(key.clone());
-                    self.enter(|| Step::Key(key.clone()));
-                    self.node(value)?;
-                    self.leave();
-                    self.path.pop();
-                    if let Some(level) = self.comments.last_mut() {
-                        level.clear();
-                    }
+    }
+
+    fn close_map(&mut self) {
+        self.leave_container();
+        self.comments.pop();
+    }
+
+    fn map_item(&mut self, item: &mut Item) -> Result<()> {
+        match item {
+            Item::Comment(leaf) => self.comment(leaf)?,
+            Item::Entry { key, value } => {
+                self.path.push(key.clone());
+                self.enter(|| Step::Key(key.clone()));
+                self.node(value)?;
+                self.leave();
+                self.path.pop();
+                if let Some(level) = self.comments.last_mut() {
+                    level.clear();
                 }
             }
         }
-        self.leave_container();
-        self.comments.pop();
         Ok(())
     }
 

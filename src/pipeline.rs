@@ -84,10 +84,7 @@ pub fn encrypt(
     file: &str,
     opts: &EncryptOptions,
 ) -> Result<Vec<u8>> {
-    let source = store::parse(input, input_bytes, file, Stage::Plain)?;
-    if source.parsed.metadata.is_some() {
-        return Err(Error::AlreadyEncrypted);
-    }
+    let source = parse_clear(input, input_bytes, file, opts.output == input)?;
     let threshold = check_key_groups(opts.key_groups, opts.shamir_threshold)?;
     let data_key = DataKey::generate();
     // A binary file is one value, always encrypted: sops ignores the selection options
@@ -145,17 +142,51 @@ impl Seal<'_> {
     /// collecting the changes.
     fn run(
         &self,
-        source: store::Source<'_>,
+        source: Clear<'_>,
         input_bytes: &[u8],
         input: Format,
         file: &str,
     ) -> Result<Vec<u8>> {
-        if let Some(out) = self.seal(source, input, true)? {
+        let done = match source {
+            Clear::Tree(source) => self.seal(source, input, true)?,
+            Clear::Flat(source) => self.seal_flat(source)?,
+        };
+        if let Some(out) = done {
             return Ok(out);
         }
         let again = store::parse(input, input_bytes, file, Stage::Plain)?;
         self.seal(again, input, false)?
             .ok_or(Error::Internal("a collecting splice asked to run again"))
+    }
+
+    /// The selection rules of the file being written.
+    fn rules(&self) -> Result<Rules> {
+        let selection = self
+            .base
+            .selection
+            .clone()
+            .unwrap_or_else(Rules::default_selection);
+        Rules::new(selection, self.base.mac_only_encrypted)
+    }
+
+    /// Seals a flat file item by item, spliced into its text as the items come.
+    fn seal_flat(&self, source: store::FlatSource<'_>) -> Result<Option<Vec<u8>>> {
+        let store::FlatSource {
+            layout,
+            text,
+            items,
+            ..
+        } = source;
+        let cipher = ValueCipher::new(self.data_key);
+        let rules = self.rules()?;
+        let mut splice = TextSplice::ordered(text, layout.as_ref(), &[], 4 * text.len() + 4096);
+        let stash = self.previous.map(|p| &p.stash);
+        let mut walk = engine::ItemWalk::encrypt(&cipher, &rules, &mut splice, stash);
+        for item in items {
+            walk.item(&mut item?)?;
+        }
+        let mac_hex = walk.finish();
+        self.finish_spliced(splice, &cipher, &mac_hex, &[])
     }
 
     fn seal(
@@ -170,12 +201,7 @@ impl Seal<'_> {
             text,
         } = source;
         let cipher = ValueCipher::new(self.data_key);
-        let selection = self
-            .base
-            .selection
-            .clone()
-            .unwrap_or_else(Rules::default_selection);
-        let rules = Rules::new(selection, self.base.mac_only_encrypted)?;
+        let rules = self.rules()?;
 
         // Splice into the user's text when the output format is the input's and the
         // layout allows it; otherwise the walk stores the ciphertexts in the tree, written
@@ -199,38 +225,85 @@ impl Seal<'_> {
             (false, None) => engine::encrypt(&mut parsed.docs, &cipher, &rules, &mut NoSplice)?,
         };
 
-        let now = self.now.replace_nanosecond(0).unwrap_or(self.now);
-        let mut metadata = self.base.clone();
-        metadata.lastmodified = timestamp::format_lastmodified(&now);
-        metadata.mac = mac::encrypt_mac(&cipher, &mac_hex, &now)?;
-        metadata.version = SOPS_VERSION.to_string();
-        metadata.remove_unknown(hints::FIELD);
         if spliced {
-            splice.add_alias_copies(&parsed.docs)?;
-            metadata.mark_sealant();
-            if !splice.hints.is_empty() {
-                let plain = splice.hints.serialize();
-                // An unchanged hint list keeps its ciphertext (minimal diffs).
-                let blob = match self.previous.and_then(|p| p.hints.as_ref()) {
-                    Some((old_plain, old_enc)) if *old_plain.as_str() == *plain.as_str() => {
-                        old_enc.clone()
-                    }
-                    _ => cipher.encrypt(plain.as_bytes(), "str", hints::AAD)?,
-                };
-                metadata.set_unknown(hints::FIELD, blob);
-            }
-            let out = splice.finish_encrypted(&metadata.to_node())?;
+            let out = self.finish_spliced(splice, &cipher, &mac_hex, &parsed.docs)?;
             // A second run needs the memory back.
             discard(parsed, self.fast_exit && out.is_some());
-            return Ok(out.map(String::into_bytes));
+            return Ok(out);
         }
         // Written afresh, in sops's own layout (a conversion, or a layout that cannot be
         // spliced): no sealant mark, so it decrypts like a file sops wrote.
+        let mut metadata = self.metadata(&cipher, &mac_hex)?;
         metadata.unmark_sealant();
         let out = store::emit(self.output, &parsed.docs, Some(&metadata.to_node()));
         discard(parsed, self.fast_exit);
         out.map(Some)
     }
+
+    /// The metadata of the sealed file, given its MAC.
+    fn metadata(&self, cipher: &ValueCipher, mac_hex: &str) -> Result<Metadata> {
+        let now = self.now.replace_nanosecond(0).unwrap_or(self.now);
+        let mut metadata = self.base.clone();
+        metadata.lastmodified = timestamp::format_lastmodified(&now);
+        metadata.mac = mac::encrypt_mac(cipher, mac_hex, &now)?;
+        metadata.version = SOPS_VERSION.to_string();
+        metadata.remove_unknown(hints::FIELD);
+        Ok(metadata)
+    }
+
+    /// The spliced file: alias copies, layout hints and the metadata added. `None`: the
+    /// splice's edits came out of order (see [`TextSplice::ordered`]).
+    fn finish_spliced(
+        &self,
+        mut splice: TextSplice<'_>,
+        cipher: &ValueCipher,
+        mac_hex: &str,
+        docs: &[Document],
+    ) -> Result<Option<Vec<u8>>> {
+        let mut metadata = self.metadata(cipher, mac_hex)?;
+        splice.add_alias_copies(docs)?;
+        metadata.mark_sealant();
+        if !splice.hints.is_empty() {
+            let plain = splice.hints.serialize();
+            // An unchanged hint list keeps its ciphertext (minimal diffs).
+            let blob = match self.previous.and_then(|p| p.hints.as_ref()) {
+                Some((old_plain, old_enc)) if *old_plain.as_str() == *plain.as_str() => {
+                    old_enc.clone()
+                }
+                _ => cipher.encrypt(plain.as_bytes(), "str", hints::AAD)?,
+            };
+            metadata.set_unknown(hints::FIELD, blob);
+        }
+        Ok(splice
+            .finish_encrypted(&metadata.to_node())?
+            .map(String::into_bytes))
+    }
+}
+
+/// A clear file to seal: its tree, or, for a flat format spliced into its own text, its
+/// items as they come (no tree on a big file).
+enum Clear<'a> {
+    Tree(store::Source<'a>),
+    Flat(store::FlatSource<'a>),
+}
+
+/// Parses a clear file to seal (`flat`: it may be read item by item); an encrypted
+/// one is refused.
+fn parse_clear<'a>(format: Format, input: &'a [u8], file: &str, flat: bool) -> Result<Clear<'a>> {
+    if flat {
+        if let Some(source) = store::parse_flat(format, input, file) {
+            let source = source?;
+            if source.metadata.is_some() {
+                return Err(Error::AlreadyEncrypted);
+            }
+            return Ok(Clear::Flat(source));
+        }
+    }
+    let source = store::parse(format, input, file, Stage::Plain)?;
+    if source.parsed.metadata.is_some() {
+        return Err(Error::AlreadyEncrypted);
+    }
+    Ok(Clear::Tree(source))
 }
 
 /// The layout hints' serialized text and its ciphertext.
@@ -320,17 +393,15 @@ pub fn open(
 /// did (plus `mac` and `lastmodified`). A file sealant wrote keeps the new content's
 /// layout; a file sops wrote is written in sops's layout, as sops would.
 pub fn reseal(opened: &Opened, clear: &[u8], file: &str, now: OffsetDateTime) -> Result<Vec<u8>> {
-    let source = store::parse(opened.format, clear, file, Stage::Plain)?;
-    if source.parsed.metadata.is_some() {
-        return Err(Error::AlreadyEncrypted);
-    }
+    let splice = opened.metadata.written_by_sealant() || opened.format == Format::Binary;
+    let source = parse_clear(opened.format, clear, file, splice)?;
     let seal = Seal {
         data_key: &opened.data_key,
         base: opened.metadata.clone(),
         output: opened.format,
         now,
         previous: Some(&opened.previous),
-        splice: opened.metadata.written_by_sealant() || opened.format == Format::Binary,
+        splice,
         fast_exit: false,
     };
     seal.run(source, clear, opened.format, file)
@@ -357,10 +428,13 @@ pub fn rotate(
     now: OffsetDateTime,
 ) -> Result<Vec<u8>> {
     let threshold = check_key_groups(keys.key_groups, keys.shamir_threshold)?;
-    let source = store::parse(opened.format, &opened.clear, file, Stage::Plain)?;
-    if source.parsed.metadata.is_some() {
-        return Err(Error::AlreadyEncrypted);
-    }
+    let splice = opened.metadata.written_by_sealant() || opened.format == Format::Binary;
+    let source = parse_clear(
+        opened.format,
+        &opened.clear,
+        file,
+        splice && output == opened.format,
+    )?;
     let data_key = DataKey::generate();
     let mut base = opened.metadata.clone();
     base.key_groups = wrap_key_groups(&data_key, keys.key_groups, threshold)?;
@@ -371,7 +445,7 @@ pub fn rotate(
         output,
         now,
         previous: None,
-        splice: opened.metadata.written_by_sealant() || opened.format == Format::Binary,
+        splice,
         fast_exit: false,
     };
     seal.run(source, &opened.clear, opened.format, file)
@@ -606,6 +680,11 @@ fn decrypt_inner(
     attempt: Attempt,
     mut stash: Option<&mut Stash>,
 ) -> Result<Decryption> {
+    if attempt.ordered && opts.extract.is_none() && opts.output == input {
+        if let Some(source) = store::parse_flat(input, input_bytes, file) {
+            return decrypt_flat(source?, input_bytes, input, file, opts, stash);
+        }
+    }
     let store::Source {
         mut parsed,
         layout,
@@ -714,6 +793,97 @@ fn decrypt_inner(
     let kept = stash.map(|_| (data_key, metadata, hints_raw));
     Ok(Decryption {
         text,
+        warnings,
+        kept,
+    })
+}
+
+/// [`decrypt_inner`] for a flat file read item by item into its own format: spliced
+/// into its text (a file sealant wrote) or written afresh as sops does, one item at a
+/// time, so that no tree of a big file exists.
+fn decrypt_flat(
+    source: store::FlatSource<'_>,
+    input_bytes: &[u8],
+    format: Format,
+    file: &str,
+    opts: &DecryptOptions,
+    mut stash: Option<&mut Stash>,
+) -> Result<Decryption> {
+    let store::FlatSource {
+        metadata: found,
+        layout,
+        text,
+        items,
+    } = source;
+    let found = found.ok_or(Error::MetadataNotFound)?;
+    let Unlocked {
+        metadata,
+        lastmodified,
+        data_key,
+        cipher,
+        rules,
+    } = unlock(&found.tree, opts.keys)?;
+    let hints_raw = read_hints_raw(&metadata, &cipher);
+    let mut warnings = Vec::new();
+    let mode = match stash.as_deref_mut() {
+        Some(s) => {
+            *s = Stash::default();
+            StashMode::Record(s)
+        }
+        None => StashMode::None,
+    };
+    let check = |computed: &str| match opts.ignore_mac {
+        true => Ok(()),
+        false => check_mac(&metadata, &lastmodified, &cipher, computed),
+    };
+    let clear = if metadata.written_by_sealant() && layout.can_splice() {
+        let mut splice = TextSplice::ordered(text, layout.as_ref(), &found.ranges, text.len());
+        splice.hints = hints_raw
+            .as_ref()
+            .map(|(plain, _)| LayoutHints::parse(plain))
+            .unwrap_or_default();
+        // Flat formats never get region hints (no aliases, no verbatim ranges); others
+        // would need every edit at the end. They only ever change spelling.
+        splice.hints.regions.clear();
+        let mut walk = engine::ItemWalk::decrypt(&cipher, &rules, &mut splice, &mut warnings, mode);
+        for item in items {
+            walk.item(&mut item?)?;
+        }
+        check(&walk.finish())?;
+        match splice.finish_decrypted(&found)? {
+            Some((clear, _)) => clear,
+            None => {
+                let collect = Attempt {
+                    ordered: false,
+                    restore_aliases: false,
+                };
+                return decrypt_inner(input_bytes, format, file, opts, collect, stash);
+            }
+        }
+    } else {
+        // Written afresh, as `sops decrypt` prints it; the first item that cannot be
+        // written is reported after the MAC check, as for a whole tree.
+        let mut out = String::with_capacity(text.len() / 2);
+        let mut unwritable = None;
+        let mut no_splice = NoSplice;
+        let mut walk =
+            engine::ItemWalk::decrypt(&cipher, &rules, &mut no_splice, &mut warnings, mode);
+        for item in items {
+            let mut item = item?;
+            walk.item(&mut item)?;
+            if unwritable.is_none() {
+                unwritable = store::emit_flat_item(format, &item, &mut out).err();
+            }
+        }
+        check(&walk.finish())?;
+        if let Some(e) = unwritable {
+            return Err(e);
+        }
+        out
+    };
+    let kept = stash.map(|_| (data_key, metadata, hints_raw));
+    Ok(Decryption {
+        text: clear.into_bytes(),
         warnings,
         kept,
     })

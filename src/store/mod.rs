@@ -30,7 +30,7 @@ use std::path::Path;
 
 use crate::engine::{Splice, ValueRef};
 use crate::error::{Error, Location, Result};
-use crate::tree::{Document, Node, Scalar, Span};
+use crate::tree::{Document, Item, Node, Scalar, Span};
 use hints::LayoutHints;
 
 /// A file format sealant reads and writes.
@@ -191,6 +191,41 @@ pub fn parse<'a>(format: Format, input: &'a [u8], file: &str, stage: Stage) -> R
         layout,
         text,
     })
+}
+
+/// A file read one item at a time: a flat format (dotenv), whose walk then never holds
+/// the tree of a big file, only the item at hand. The whole text is checked and the
+/// metadata read first, so errors come as [`parse`] gives them.
+pub struct FlatSource<'a> {
+    pub metadata: Option<FoundMetadata>,
+    pub layout: Layout,
+    pub text: &'a str,
+    /// The one document's items, in text order.
+    pub items: Box<dyn Iterator<Item = Result<Item>> + 'a>,
+}
+
+/// `input` as a [`FlatSource`] if `format` is flat; `None` for the other formats.
+pub fn parse_flat<'a>(
+    format: Format,
+    input: &'a [u8],
+    file: &str,
+) -> Option<Result<FlatSource<'a>>> {
+    match format {
+        Format::Dotenv => {
+            Some(as_text(input, file).and_then(|text| dotenv::parse_flat(text, file)))
+        }
+        _ => None,
+    }
+}
+
+/// Writes one item of a flat document afresh, as [`emit`] writes it without metadata.
+pub fn emit_flat_item(format: Format, item: &Item, out: &mut String) -> Result<()> {
+    match format {
+        Format::Dotenv => dotenv::emit_item(out, item, false),
+        _ => Err(Error::Internal(
+            "only a flat format is written item by item",
+        )),
+    }
 }
 
 /// The input as text: every format but binary is UTF-8. The error names the line and
