@@ -603,9 +603,7 @@ impl<'a, S: Splice> Walk<'a, S> {
                     return Ok(());
                 }
                 let aad = self.at();
-                let decrypted = self.cipher.decrypt(enc, &aad)?;
-                let value = plaintext::from_bytes(&decrypted.type_name, &decrypted.plaintext)
-                    .map_err(|e| e.at(&aad))?;
+                let mut decrypted = self.cipher.decrypt(enc, &aad)?;
                 self.mac.update(&decrypted.plaintext);
                 if let StashMode::Record(_) = self.stash {
                     let d = digest(&[
@@ -618,10 +616,19 @@ impl<'a, S: Splice> Walk<'a, S> {
                         stash.values.insert(key, (d, enc.clone()));
                     }
                 }
+                // A string takes the plaintext's bytes (no copy); they are then its own.
+                let type_name = decrypted.type_name.as_str();
+                let value = plaintext::from_plaintext(type_name, &mut decrypted.plaintext)
+                    .map_err(|e| e.at(&aad))?;
+                let plain: &[u8] = match &value {
+                    Scalar::Str(s) if matches!(type_name, "str" | "bytes") => s.as_bytes(),
+                    Scalar::Bytes(b) => b,
+                    _ => &decrypted.plaintext,
+                };
                 let id = ValueRef {
                     aad: &aad,
-                    type_name: &decrypted.type_name,
-                    plaintext: &decrypted.plaintext,
+                    type_name,
+                    plaintext: plain,
                 };
                 match &leaf.span {
                     Some(span) => self.splice.clear_value(span, &value, id),
