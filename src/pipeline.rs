@@ -3,6 +3,8 @@
 //! `encrypt` and `decrypt` take text and return text; they read no environment, no
 //! terminal and no files (the CLI passes identities, recipients and the clock in).
 
+use std::borrow::Cow;
+
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -77,14 +79,29 @@ pub struct Decrypted {
     pub warnings: Vec<Warning>,
 }
 
-/// Encrypts a clear file.
-pub fn encrypt(
-    input_bytes: &[u8],
+/// Encrypts a clear file. Given the input's bytes to own (a `Vec`), a binary file's
+/// bytes become its value without a copy.
+pub fn encrypt<'a>(
+    input_bytes: impl Into<Cow<'a, [u8]>>,
     input: Format,
     file: &str,
     opts: &EncryptOptions,
 ) -> Result<Vec<u8>> {
-    let source = parse_clear(input, input_bytes, file, opts.output == input)?;
+    let bytes: Cow<'a, [u8]> = input_bytes.into();
+    // `input_bytes`: the text to parse again if an ordered splice must run again.
+    let (source, input_bytes) = if input == Format::Binary {
+        // Never spliced: the bytes are the file's one value, moved rather than copied.
+        let (parsed, layout) = store::binary::parse_plain_owned(bytes.into_owned());
+        let source = store::Source {
+            parsed,
+            layout,
+            text: "",
+        };
+        (Clear::Tree(source), &[][..])
+    } else {
+        let source = parse_clear(input, &bytes, file, opts.output == input)?;
+        (source, &bytes[..])
+    };
     let threshold = check_key_groups(opts.key_groups, opts.shamir_threshold)?;
     let data_key = DataKey::generate();
     // A binary file is one value, always encrypted: sops ignores the selection options
@@ -368,7 +385,7 @@ pub fn open(
 ) -> Result<Opened> {
     let mut stash = Stash::default();
     let d = decrypt_inner(
-        input_bytes,
+        Cow::Borrowed(input_bytes),
         format,
         file,
         opts,
@@ -630,14 +647,15 @@ fn discard(parsed: store::Parsed, fast_exit: bool) {
     }
 }
 
-/// Decrypts an encrypted file.
-pub fn decrypt(
-    input_bytes: &[u8],
+/// Decrypts an encrypted file. Given the input's bytes to own (a `Vec`), it frees them
+/// as soon as they are no longer needed (a file written afresh needs only its tree).
+pub fn decrypt<'a>(
+    input_bytes: impl Into<Cow<'a, [u8]>>,
     input: Format,
     file: &str,
     opts: &DecryptOptions,
 ) -> Result<Decrypted> {
-    let d = decrypt_inner(input_bytes, input, file, opts, Attempt::FIRST, None)?;
+    let d = decrypt_inner(input_bytes.into(), input, file, opts, Attempt::FIRST, None)?;
     Ok(Decrypted {
         text: d.text,
         warnings: d.warnings,
@@ -673,7 +691,7 @@ impl Attempt {
 
 /// `stash`: record every ciphertext, and keep the data key and metadata, for a rewrite.
 fn decrypt_inner(
-    input_bytes: &[u8],
+    input_bytes: Cow<'_, [u8]>,
     input: Format,
     file: &str,
     opts: &DecryptOptions,
@@ -681,52 +699,17 @@ fn decrypt_inner(
     mut stash: Option<&mut Stash>,
 ) -> Result<Decryption> {
     if attempt.ordered && opts.extract.is_none() && opts.output == input {
-        if let Some(source) = store::parse_flat(input, input_bytes, file) {
-            return decrypt_flat(source?, input_bytes, input, file, opts, stash);
+        if let Some(source) = store::parse_flat(input, &input_bytes, file) {
+            return decrypt_flat(source?, &input_bytes, input, file, opts, stash);
         }
     }
     let store::Source {
         mut parsed,
         layout,
         text,
-    } = store::parse(input, input_bytes, file, Stage::Encrypted)?;
+    } = store::parse(input, &input_bytes, file, Stage::Encrypted)?;
     let found = parsed.metadata.take().ok_or(Error::MetadataNotFound)?;
-    let Unlocked {
-        metadata,
-        lastmodified,
-        data_key,
-        cipher,
-        rules,
-    } = unlock(&found.tree, opts.keys)?;
-
-    // Splice only files sealant wrote in their owner's layout; a file sops wrote
-    // decrypts to exactly what `sops decrypt` prints (sops re-emits it).
-    let splice_here = opts.output == input
-        && opts.extract.is_none()
-        && metadata.written_by_sealant()
-        && layout.can_splice();
-    let hints_raw = read_hints_raw(&metadata, &cipher);
-    let mut hints = LayoutHints::default();
-    if splice_here {
-        hints = hints_raw
-            .as_ref()
-            .map(|(plain, _)| LayoutHints::parse(plain))
-            .unwrap_or_default();
-        if !attempt.restore_aliases {
-            hints.regions.clear();
-        }
-    }
-    // Region hints need every change at the end: collect them then.
-    let mut splice = if splice_here
-        && attempt.ordered
-        && hints.regions.is_empty()
-        && layout.edits_in_text_order()
-    {
-        TextSplice::ordered(text, layout.as_ref(), &found.ranges, text.len())
-    } else {
-        TextSplice::new(text, layout.as_ref())
-    };
-    splice.hints = hints;
+    let unlocked = unlock(&found.tree, opts.keys)?;
     let mut warnings = Vec::new();
     let mode = match stash.as_deref_mut() {
         Some(s) => {
@@ -735,67 +718,87 @@ fn decrypt_inner(
         }
         None => StashMode::None,
     };
-    let computed = if splice_here {
-        engine::decrypt(
+
+    // Splice only files sealant wrote in their owner's layout; a file sops wrote
+    // decrypts to exactly what `sops decrypt` prints (sops re-emits it).
+    let splice_here = opts.output == input
+        && opts.extract.is_none()
+        && unlocked.metadata.written_by_sealant()
+        && layout.can_splice();
+    if !splice_here {
+        // Written afresh from the tree (or extracted): the input is no longer needed.
+        drop(layout);
+        drop(input_bytes);
+        let computed = engine::decrypt(
             &mut parsed.docs,
-            &cipher,
-            &rules,
-            &mut splice,
-            &mut warnings,
-            mode,
-        )?
-    } else {
-        engine::decrypt(
-            &mut parsed.docs,
-            &cipher,
-            &rules,
+            &unlocked.cipher,
+            &unlocked.rules,
             &mut NoSplice,
             &mut warnings,
             mode,
-        )?
-    };
-    if !opts.ignore_mac {
-        check_mac(&metadata, &lastmodified, &cipher, &computed)?;
+        )?;
+        unlocked.check_mac(opts, &computed)?;
+        let text = match &opts.extract {
+            Some(steps) => {
+                let node = parsed
+                    .docs
+                    .first()
+                    .and_then(|doc| treepath::lookup(doc, steps))
+                    .ok_or_else(|| {
+                        Error::NotFound("the --extract path does not exist in the file".into())
+                    })?;
+                store::emit_value(opts.output, node)?
+            }
+            None => store::emit(opts.output, &parsed.docs, None)?,
+        };
+        discard(parsed, opts.fast_exit);
+        return Ok(unlocked.decryption(text, warnings, stash));
     }
 
-    let text = if let Some(steps) = &opts.extract {
-        let node = parsed
-            .docs
-            .first()
-            .and_then(|doc| treepath::lookup(doc, steps))
-            .ok_or_else(|| {
-                Error::NotFound("the --extract path does not exist in the file".into())
-            })?;
-        store::emit_value(opts.output, node)?
-    } else if splice_here {
-        let Some((clear, restored)) = splice.finish_decrypted(&found)? else {
-            let collect = Attempt {
-                ordered: false,
-                ..attempt
-            };
-            return decrypt_inner(input_bytes, input, file, opts, collect, stash);
-        };
-        let faithful = !restored
-            || store::parse(opts.output, clear.as_bytes(), file, Stage::Plain)
-                .is_ok_and(|s| same_documents(&s.parsed.docs, &parsed.docs));
-        if !faithful {
-            let copies = Attempt {
-                restore_aliases: false,
-                ..attempt
-            };
-            return decrypt_inner(input_bytes, input, file, opts, copies, stash);
-        }
-        clear.into_bytes()
+    let hints_raw = read_hints_raw(&unlocked.metadata, &unlocked.cipher);
+    let mut hints = hints_raw
+        .as_ref()
+        .map(|(plain, _)| LayoutHints::parse(plain))
+        .unwrap_or_default();
+    if !attempt.restore_aliases {
+        hints.regions.clear();
+    }
+    // Region hints need every change at the end: collect them then.
+    let mut splice = if attempt.ordered && hints.regions.is_empty() && layout.edits_in_text_order()
+    {
+        TextSplice::ordered(text, layout.as_ref(), &found.ranges, text.len())
     } else {
-        store::emit(opts.output, &parsed.docs, None)?
+        TextSplice::new(text, layout.as_ref())
     };
+    splice.hints = hints;
+    let computed = engine::decrypt(
+        &mut parsed.docs,
+        &unlocked.cipher,
+        &unlocked.rules,
+        &mut splice,
+        &mut warnings,
+        mode,
+    )?;
+    unlocked.check_mac(opts, &computed)?;
+    let Some((clear, restored)) = splice.finish_decrypted(&found)? else {
+        let collect = Attempt {
+            ordered: false,
+            ..attempt
+        };
+        return decrypt_inner(input_bytes, input, file, opts, collect, stash);
+    };
+    let faithful = !restored
+        || store::parse(opts.output, clear.as_bytes(), file, Stage::Plain)
+            .is_ok_and(|s| same_documents(&s.parsed.docs, &parsed.docs));
+    if !faithful {
+        let copies = Attempt {
+            restore_aliases: false,
+            ..attempt
+        };
+        return decrypt_inner(input_bytes, input, file, opts, copies, stash);
+    }
     discard(parsed, opts.fast_exit);
-    let kept = stash.map(|_| (data_key, metadata, hints_raw));
-    Ok(Decryption {
-        text,
-        warnings,
-        kept,
-    })
+    Ok(unlocked.decryption(clear.into_bytes(), warnings, stash))
 }
 
 /// [`decrypt_inner`] for a flat file read item by item into its own format: spliced
@@ -816,14 +819,8 @@ fn decrypt_flat(
         items,
     } = source;
     let found = found.ok_or(Error::MetadataNotFound)?;
-    let Unlocked {
-        metadata,
-        lastmodified,
-        data_key,
-        cipher,
-        rules,
-    } = unlock(&found.tree, opts.keys)?;
-    let hints_raw = read_hints_raw(&metadata, &cipher);
+    let unlocked = unlock(&found.tree, opts.keys)?;
+    let (cipher, rules) = (&unlocked.cipher, &unlocked.rules);
     let mut warnings = Vec::new();
     let mode = match stash.as_deref_mut() {
         Some(s) => {
@@ -832,24 +829,19 @@ fn decrypt_flat(
         }
         None => StashMode::None,
     };
-    let check = |computed: &str| match opts.ignore_mac {
-        true => Ok(()),
-        false => check_mac(&metadata, &lastmodified, &cipher, computed),
-    };
-    let clear = if metadata.written_by_sealant() && layout.can_splice() {
+    let clear = if unlocked.metadata.written_by_sealant() && layout.can_splice() {
         let mut splice = TextSplice::ordered(text, layout.as_ref(), &found.ranges, text.len());
-        splice.hints = hints_raw
-            .as_ref()
-            .map(|(plain, _)| LayoutHints::parse(plain))
+        splice.hints = read_hints_raw(&unlocked.metadata, cipher)
+            .map(|(plain, _)| LayoutHints::parse(&plain))
             .unwrap_or_default();
         // Flat formats never get region hints (no aliases, no verbatim ranges); others
         // would need every edit at the end. They only ever change spelling.
         splice.hints.regions.clear();
-        let mut walk = engine::ItemWalk::decrypt(&cipher, &rules, &mut splice, &mut warnings, mode);
+        let mut walk = engine::ItemWalk::decrypt(cipher, rules, &mut splice, &mut warnings, mode);
         for item in items {
             walk.item(&mut item?)?;
         }
-        check(&walk.finish())?;
+        unlocked.check_mac(opts, &walk.finish())?;
         match splice.finish_decrypted(&found)? {
             Some((clear, _)) => clear,
             None => {
@@ -857,7 +849,8 @@ fn decrypt_flat(
                     ordered: false,
                     restore_aliases: false,
                 };
-                return decrypt_inner(input_bytes, format, file, opts, collect, stash);
+                let input = Cow::Borrowed(input_bytes);
+                return decrypt_inner(input, format, file, opts, collect, stash);
             }
         }
     } else {
@@ -867,7 +860,7 @@ fn decrypt_flat(
         let mut unwritable = None;
         let mut no_splice = NoSplice;
         let mut walk =
-            engine::ItemWalk::decrypt(&cipher, &rules, &mut no_splice, &mut warnings, mode);
+            engine::ItemWalk::decrypt(cipher, rules, &mut no_splice, &mut warnings, mode);
         for item in items {
             let mut item = item?;
             walk.item(&mut item)?;
@@ -875,18 +868,13 @@ fn decrypt_flat(
                 unwritable = store::emit_flat_item(format, &item, &mut out).err();
             }
         }
-        check(&walk.finish())?;
+        unlocked.check_mac(opts, &walk.finish())?;
         if let Some(e) = unwritable {
             return Err(e);
         }
         out
     };
-    let kept = stash.map(|_| (data_key, metadata, hints_raw));
-    Ok(Decryption {
-        text: clear.into_bytes(),
-        warnings,
-        kept,
-    })
+    Ok(unlocked.decryption(clear.into_bytes(), warnings, stash))
 }
 
 /// A file's metadata with the data key recovered: what a decryption walk needs.
@@ -896,6 +884,34 @@ struct Unlocked {
     data_key: DataKey,
     cipher: ValueCipher,
     rules: Rules,
+}
+
+impl Unlocked {
+    /// Compares the MAC a walk computed with the file's, unless told not to.
+    fn check_mac(&self, opts: &DecryptOptions, computed: &str) -> Result<()> {
+        if opts.ignore_mac {
+            return Ok(());
+        }
+        check_mac(&self.metadata, &self.lastmodified, &self.cipher, computed)
+    }
+
+    /// The result of a decryption; with a stash, also what a rewrite keeps.
+    fn decryption(
+        self,
+        text: Vec<u8>,
+        warnings: Vec<Warning>,
+        stash: Option<&mut Stash>,
+    ) -> Decryption {
+        let kept = stash.map(|_| {
+            let hints = read_hints_raw(&self.metadata, &self.cipher);
+            (self.data_key, self.metadata, hints)
+        });
+        Decryption {
+            text,
+            warnings,
+            kept,
+        }
+    }
 }
 
 fn unlock(found: &crate::tree::Node, keys: &dyn KeyRing) -> Result<Unlocked> {

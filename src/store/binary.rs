@@ -12,9 +12,14 @@ pub const DATA_KEY: &str = "data";
 
 /// A clear binary file as sops's tree: `{data: <the bytes>}`.
 pub fn parse_plain(input: &[u8]) -> (Parsed, Layout) {
-    let value = match std::str::from_utf8(input) {
-        Ok(text) => Scalar::Str(text.to_owned()),
-        Err(_) => Scalar::Bytes(input.to_vec()),
+    parse_plain_owned(input.to_vec())
+}
+
+/// [`parse_plain`], the bytes moved into the tree.
+pub fn parse_plain_owned(input: Vec<u8>) -> (Parsed, Layout) {
+    let value = match String::from_utf8(input) {
+        Ok(text) => Scalar::Str(text),
+        Err(e) => Scalar::Bytes(e.into_bytes()),
     };
     let doc = Document {
         items: vec![Item::Entry {
