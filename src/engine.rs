@@ -237,6 +237,16 @@ impl Rules {
     }
 }
 
+/// The AAD of `path` given its joined form (see `Walk::joined`); a function of the
+/// two fields so that the walk can hold it while it uses its other fields.
+fn aad_of<'p>(path: &[String], joined: &'p str) -> &'p str {
+    if path.is_empty() {
+        ":"
+    } else {
+        joined
+    }
+}
+
 /// A comment that could not be decrypted (kept as it is, like sops does).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
@@ -256,6 +266,10 @@ struct Walk<'a, S: Splice> {
     splice: &'a mut S,
     mode: Mode<'a>,
     path: Vec<String>,
+    /// The AAD of `path` (`a:b:`) kept as the walk goes, and where each level starts in
+    /// it: one string per walk instead of one per value.
+    joined: String,
+    joined_starts: Vec<usize>,
     comments: Vec<Vec<String>>,
     stash: StashMode<'a>,
     /// The position of the current node (only kept when a stash is in use): document
@@ -399,6 +413,8 @@ impl<'a, S: Splice> Walk<'a, S> {
             splice,
             mode,
             path: Vec::new(),
+            joined: String::new(),
+            joined_starts: Vec::new(),
             comments: Vec::new(),
             stash,
             position: Vec::new(),
@@ -429,11 +445,12 @@ impl<'a, S: Splice> Walk<'a, S> {
         match item {
             Item::Comment(leaf) => self.comment(leaf)?,
             Item::Entry { key, value } => {
-                self.path.push(key.clone());
                 self.enter(|| Step::Key(key.clone()));
-                self.node(value)?;
+                self.push_key(key);
+                let walked = self.node(value);
+                self.pop_key(key);
+                walked?;
                 self.leave();
-                self.path.pop();
                 if let Some(level) = self.comments.last_mut() {
                     level.clear();
                 }
@@ -535,7 +552,30 @@ impl<'a, S: Splice> Walk<'a, S> {
     }
 
     fn at(&self) -> String {
-        aad_for(&self.path)
+        self.aad().to_owned()
+    }
+
+    /// The AAD of the current path, as [`aad_for`] makes it.
+    fn aad(&self) -> &str {
+        aad_of(&self.path, &self.joined)
+    }
+
+    /// Enters the entry `key`; the key moves into the path (no copy) until
+    /// [`Self::pop_key`] puts it back.
+    fn push_key(&mut self, key: &mut String) {
+        self.joined_starts.push(self.joined.len());
+        self.joined.push_str(key);
+        self.joined.push(':');
+        self.path.push(std::mem::take(key));
+    }
+
+    fn pop_key(&mut self, key: &mut String) {
+        if let Some(k) = self.path.pop() {
+            *key = k;
+        }
+        if let Some(start) = self.joined_starts.pop() {
+            self.joined.truncate(start);
+        }
     }
 
     fn scalar(&mut self, leaf: &mut Leaf<Scalar>) -> Result<()> {
@@ -550,7 +590,7 @@ impl<'a, S: Splice> Walk<'a, S> {
                     return Ok(());
                 }
                 let type_name = plaintext::type_name(&leaf.value);
-                let aad = self.at();
+                let aad = aad_of(&self.path, &self.joined);
                 let reused = match self.stash {
                     StashMode::Reuse(stash) => {
                         let d = digest(&[aad.as_bytes(), type_name.as_bytes(), &bytes]);
@@ -564,7 +604,7 @@ impl<'a, S: Splice> Walk<'a, S> {
                 };
                 let enc = match reused {
                     Some(enc) => enc,
-                    None => self.cipher.encrypt(&bytes, type_name, &aad)?,
+                    None => self.cipher.encrypt(&bytes, type_name, aad)?,
                 };
                 if enc.is_empty() {
                     return Ok(()); // empty strings stay "" (spec §3.5)
@@ -575,7 +615,7 @@ impl<'a, S: Splice> Walk<'a, S> {
                         &enc,
                         &leaf.value,
                         ValueRef {
-                            aad: &aad,
+                            aad,
                             type_name,
                             plaintext: &bytes,
                         },
@@ -602,8 +642,8 @@ impl<'a, S: Splice> Walk<'a, S> {
                 if enc.is_empty() {
                     return Ok(());
                 }
-                let aad = self.at();
-                let mut decrypted = self.cipher.decrypt(enc, &aad)?;
+                let aad = aad_of(&self.path, &self.joined);
+                let mut decrypted = self.cipher.decrypt(enc, aad)?;
                 self.mac.update(&decrypted.plaintext);
                 if let StashMode::Record(_) = self.stash {
                     let d = digest(&[
@@ -619,14 +659,14 @@ impl<'a, S: Splice> Walk<'a, S> {
                 // A string takes the plaintext's bytes (no copy); they are then its own.
                 let type_name = decrypted.type_name.as_str();
                 let value = plaintext::from_plaintext(type_name, &mut decrypted.plaintext)
-                    .map_err(|e| e.at(&aad))?;
+                    .map_err(|e| e.at(aad))?;
                 let plain: &[u8] = match &value {
                     Scalar::Str(s) if matches!(type_name, "str" | "bytes") => s.as_bytes(),
                     Scalar::Bytes(b) => b,
                     _ => &decrypted.plaintext,
                 };
                 let id = ValueRef {
-                    aad: &aad,
+                    aad,
                     type_name,
                     plaintext: plain,
                 };

@@ -149,9 +149,7 @@ impl<'t> RawLine<'t> {
         if line.is_empty() || line.starts_with('#') {
             return Ok(None);
         }
-        // A plain scan: keys are short, and a searcher's set-up costs more.
-        line.bytes()
-            .position(|b| b == b'=')
+        find_byte(line.as_bytes(), b'=')
             .map(Some)
             .ok_or_else(|| invalid_line(file, self.number, line))
     }
