@@ -237,6 +237,16 @@ impl Rules {
     }
 }
 
+/// The AAD of `path` given its joined form (see `Walk::joined`); a function of the
+/// two fields so that the walk can hold it while it uses its other fields.
+fn aad_of<'p>(path: &[String], joined: &'p str) -> &'p str {
+    if path.is_empty() {
+        ":"
+    } else {
+        joined
+    }
+}
+
 /// A comment that could not be decrypted (kept as it is, like sops does).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
@@ -256,6 +266,10 @@ struct Walk<'a, S: Splice> {
     splice: &'a mut S,
     mode: Mode<'a>,
     path: Vec<String>,
+    /// The AAD of `path` (`a:b:`) kept as the walk goes, and where each level starts in
+    /// it: one string per walk instead of one per value.
+    joined: String,
+    joined_starts: Vec<usize>,
     comments: Vec<Vec<String>>,
     stash: StashMode<'a>,
     /// The position of the current node (only kept when a stash is in use): document
@@ -321,18 +335,7 @@ fn walk_all<'a, S: Splice>(
     mode: Mode<'a>,
     stash: StashMode<'a>,
 ) -> Result<String> {
-    let mut walk = Walk {
-        cipher,
-        rules,
-        mac: MacHasher::new(rules.mac_only_encrypted),
-        splice,
-        mode,
-        path: Vec::new(),
-        comments: Vec::new(),
-        stash,
-        position: Vec::new(),
-        comment_seen: Vec::new(),
-    };
+    let mut walk = Walk::new(cipher, rules, splice, mode, stash);
     for (i, doc) in docs.iter_mut().enumerate() {
         walk.position.clear();
         walk.position.push(Step::Index(i));
@@ -341,27 +344,118 @@ fn walk_all<'a, S: Splice>(
     Ok(walk.mac.finish())
 }
 
-impl<S: Splice> Walk<'_, S> {
+/// The walk of a file with one document given item by item (a flat format read as it
+/// goes, see `store::FlatSource`): the same walk and MAC as over the tree, with only
+/// the item at hand in memory.
+pub struct ItemWalk<'a, S: Splice> {
+    walk: Walk<'a, S>,
+}
+
+impl<'a, S: Splice> ItemWalk<'a, S> {
+    /// [`encrypt`] (or [`encrypt_reusing`] with a `stash`), item by item.
+    pub fn encrypt(
+        cipher: &'a ValueCipher,
+        rules: &'a Rules,
+        splice: &'a mut S,
+        stash: Option<&'a Stash>,
+    ) -> Self {
+        let stash = stash.map_or(StashMode::None, StashMode::Reuse);
+        Self::new(Walk::new(cipher, rules, splice, Mode::Encrypt, stash))
+    }
+
+    /// [`decrypt`], item by item.
+    pub fn decrypt(
+        cipher: &'a ValueCipher,
+        rules: &'a Rules,
+        splice: &'a mut S,
+        warnings: &'a mut Vec<Warning>,
+        stash: StashMode<'a>,
+    ) -> Self {
+        Self::new(Walk::new(
+            cipher,
+            rules,
+            splice,
+            Mode::Decrypt { warnings },
+            stash,
+        ))
+    }
+
+    fn new(mut walk: Walk<'a, S>) -> Self {
+        walk.position.push(Step::Index(0));
+        walk.open_map();
+        ItemWalk { walk }
+    }
+
+    /// Walks the next item of the document.
+    pub fn item(&mut self, item: &mut Item) -> Result<()> {
+        self.walk.map_item(item)
+    }
+
+    /// The MAC, as [`encrypt`] and [`decrypt`] return it.
+    pub fn finish(mut self) -> String {
+        self.walk.close_map();
+        self.walk.mac.finish()
+    }
+}
+
+impl<'a, S: Splice> Walk<'a, S> {
+    fn new(
+        cipher: &'a ValueCipher,
+        rules: &'a Rules,
+        splice: &'a mut S,
+        mode: Mode<'a>,
+        stash: StashMode<'a>,
+    ) -> Self {
+        Walk {
+            cipher,
+            rules,
+            mac: MacHasher::new(rules.mac_only_encrypted),
+            splice,
+            mode,
+            path: Vec::new(),
+            joined: String::new(),
+            joined_starts: Vec::new(),
+            comments: Vec::new(),
+            stash,
+            position: Vec::new(),
+            comment_seen: Vec::new(),
+        }
+    }
+
     fn map(&mut self, items: &mut [Item]) -> Result<()> {
+        self.open_map();
+        for item in items.iter_mut() {
+            self.map_item(item)?;
+        }
+        self.close_map();
+        Ok(())
+    }
+
+    fn open_map(&mut self) {
         self.comments.push(Vec::new());
         self.enter_container();
-        for item in items.iter_mut() {
-            match item {
-                Item::Comment(leaf) => self.comment(leaf)?,
-                Item::Entry { key, value } => {
-                    self.path.push(key.clone());
-                    self.enter(|| Step::Key(key.clone()));
-                    self.node(value)?;
-                    self.leave();
-                    self.path.pop();
-                    if let Some(level) = self.comments.last_mut() {
-                        level.clear();
-                    }
+    }
+
+    fn close_map(&mut self) {
+        self.leave_container();
+        self.comments.pop();
+    }
+
+    fn map_item(&mut self, item: &mut Item) -> Result<()> {
+        match item {
+            Item::Comment(leaf) => self.comment(leaf)?,
+            Item::Entry { key, value } => {
+                self.enter(|| Step::Key(key.clone()));
+                self.push_key(key);
+                let walked = self.node(value);
+                self.pop_key(key);
+                walked?;
+                self.leave();
+                if let Some(level) = self.comments.last_mut() {
+                    level.clear();
                 }
             }
         }
-        self.leave_container();
-        self.comments.pop();
         Ok(())
     }
 
@@ -458,7 +552,30 @@ impl<S: Splice> Walk<'_, S> {
     }
 
     fn at(&self) -> String {
-        aad_for(&self.path)
+        self.aad().to_owned()
+    }
+
+    /// The AAD of the current path, as [`aad_for`] makes it.
+    fn aad(&self) -> &str {
+        aad_of(&self.path, &self.joined)
+    }
+
+    /// Enters the entry `key`; the key moves into the path (no copy) until
+    /// [`Self::pop_key`] puts it back.
+    fn push_key(&mut self, key: &mut String) {
+        self.joined_starts.push(self.joined.len());
+        self.joined.push_str(key);
+        self.joined.push(':');
+        self.path.push(std::mem::take(key));
+    }
+
+    fn pop_key(&mut self, key: &mut String) {
+        if let Some(k) = self.path.pop() {
+            *key = k;
+        }
+        if let Some(start) = self.joined_starts.pop() {
+            self.joined.truncate(start);
+        }
     }
 
     fn scalar(&mut self, leaf: &mut Leaf<Scalar>) -> Result<()> {
@@ -473,7 +590,7 @@ impl<S: Splice> Walk<'_, S> {
                     return Ok(());
                 }
                 let type_name = plaintext::type_name(&leaf.value);
-                let aad = self.at();
+                let aad = aad_of(&self.path, &self.joined);
                 let reused = match self.stash {
                     StashMode::Reuse(stash) => {
                         let d = digest(&[aad.as_bytes(), type_name.as_bytes(), &bytes]);
@@ -487,7 +604,7 @@ impl<S: Splice> Walk<'_, S> {
                 };
                 let enc = match reused {
                     Some(enc) => enc,
-                    None => self.cipher.encrypt(&bytes, type_name, &aad)?,
+                    None => self.cipher.encrypt(&bytes, type_name, aad)?,
                 };
                 if enc.is_empty() {
                     return Ok(()); // empty strings stay "" (spec §3.5)
@@ -498,7 +615,7 @@ impl<S: Splice> Walk<'_, S> {
                         &enc,
                         &leaf.value,
                         ValueRef {
-                            aad: &aad,
+                            aad,
                             type_name,
                             plaintext: &bytes,
                         },
@@ -525,10 +642,8 @@ impl<S: Splice> Walk<'_, S> {
                 if enc.is_empty() {
                     return Ok(());
                 }
-                let aad = self.at();
-                let decrypted = self.cipher.decrypt(enc, &aad)?;
-                let value = plaintext::from_bytes(&decrypted.type_name, &decrypted.plaintext)
-                    .map_err(|e| e.at(&aad))?;
+                let aad = aad_of(&self.path, &self.joined);
+                let mut decrypted = self.cipher.decrypt(enc, aad)?;
                 self.mac.update(&decrypted.plaintext);
                 if let StashMode::Record(_) = self.stash {
                     let d = digest(&[
@@ -541,10 +656,19 @@ impl<S: Splice> Walk<'_, S> {
                         stash.values.insert(key, (d, enc.clone()));
                     }
                 }
+                // A string takes the plaintext's bytes (no copy); they are then its own.
+                let type_name = decrypted.type_name.as_str();
+                let value = plaintext::from_plaintext(type_name, &mut decrypted.plaintext)
+                    .map_err(|e| e.at(aad))?;
+                let plain: &[u8] = match &value {
+                    Scalar::Str(s) if matches!(type_name, "str" | "bytes") => s.as_bytes(),
+                    Scalar::Bytes(b) => b,
+                    _ => &decrypted.plaintext,
+                };
                 let id = ValueRef {
-                    aad: &aad,
-                    type_name: &decrypted.type_name,
-                    plaintext: &decrypted.plaintext,
+                    aad,
+                    type_name,
+                    plaintext: plain,
                 };
                 match &leaf.span {
                     Some(span) => self.splice.clear_value(span, &value, id),

@@ -3,6 +3,8 @@
 //! `encrypt` and `decrypt` take text and return text; they read no environment, no
 //! terminal and no files (the CLI passes identities, recipients and the clock in).
 
+use std::borrow::Cow;
+
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -77,17 +79,29 @@ pub struct Decrypted {
     pub warnings: Vec<Warning>,
 }
 
-/// Encrypts a clear file.
-pub fn encrypt(
-    input_bytes: &[u8],
+/// Encrypts a clear file. Given the input's bytes to own (a `Vec`), a binary file's
+/// bytes become its value without a copy.
+pub fn encrypt<'a>(
+    input_bytes: impl Into<Cow<'a, [u8]>>,
     input: Format,
     file: &str,
     opts: &EncryptOptions,
 ) -> Result<Vec<u8>> {
-    let source = store::parse(input, input_bytes, file, Stage::Plain)?;
-    if source.parsed.metadata.is_some() {
-        return Err(Error::AlreadyEncrypted);
-    }
+    let bytes: Cow<'a, [u8]> = input_bytes.into();
+    // `input_bytes`: the text to parse again if an ordered splice must run again.
+    let (source, input_bytes) = if input == Format::Binary {
+        // Never spliced: the bytes are the file's one value, moved rather than copied.
+        let (parsed, layout) = store::binary::parse_plain_owned(bytes.into_owned());
+        let source = store::Source {
+            parsed,
+            layout,
+            text: "",
+        };
+        (Clear::Tree(source), &[][..])
+    } else {
+        let source = parse_clear(input, &bytes, file, opts.output == input)?;
+        (source, &bytes[..])
+    };
     let threshold = check_key_groups(opts.key_groups, opts.shamir_threshold)?;
     let data_key = DataKey::generate();
     // A binary file is one value, always encrypted: sops ignores the selection options
@@ -121,7 +135,7 @@ pub fn encrypt(
         splice: true,
         fast_exit: opts.fast_exit,
     };
-    seal.run(source, input)
+    seal.run(source, input_bytes, input, file)
 }
 
 /// What a write needs besides the clear content: the data key, the metadata to complete
@@ -140,25 +154,83 @@ struct Seal<'a> {
 }
 
 impl Seal<'_> {
-    fn run(self, source: store::Source<'_>, input: Format) -> Result<Vec<u8>> {
+    /// Seals a parsed clear file. When the changes of an ordered splice came out of text
+    /// order (see [`TextSplice::ordered`]), parses `input_bytes` again and seals
+    /// collecting the changes.
+    fn run(
+        &self,
+        source: Clear<'_>,
+        input_bytes: &[u8],
+        input: Format,
+        file: &str,
+    ) -> Result<Vec<u8>> {
+        let done = match source {
+            Clear::Tree(source) => self.seal(source, input, true)?,
+            Clear::Flat(source) => self.seal_flat(source)?,
+        };
+        if let Some(out) = done {
+            return Ok(out);
+        }
+        let again = store::parse(input, input_bytes, file, Stage::Plain)?;
+        self.seal(again, input, false)?
+            .ok_or(Error::Internal("a collecting splice asked to run again"))
+    }
+
+    /// The selection rules of the file being written.
+    fn rules(&self) -> Result<Rules> {
+        let selection = self
+            .base
+            .selection
+            .clone()
+            .unwrap_or_else(Rules::default_selection);
+        Rules::new(selection, self.base.mac_only_encrypted)
+    }
+
+    /// Seals a flat file item by item, spliced into its text as the items come.
+    fn seal_flat(&self, source: store::FlatSource<'_>) -> Result<Option<Vec<u8>>> {
+        let store::FlatSource {
+            layout,
+            text,
+            items,
+            ..
+        } = source;
+        let cipher = ValueCipher::new(self.data_key);
+        let rules = self.rules()?;
+        let mut splice = TextSplice::ordered(text, layout.as_ref(), &[], 4 * text.len() + 4096);
+        let stash = self.previous.map(|p| &p.stash);
+        let mut walk = engine::ItemWalk::encrypt(&cipher, &rules, &mut splice, stash);
+        for item in items {
+            walk.item(&mut item?)?;
+        }
+        let mac_hex = walk.finish();
+        self.finish_spliced(splice, &cipher, &mac_hex, &[])
+    }
+
+    fn seal(
+        &self,
+        source: store::Source<'_>,
+        input: Format,
+        ordered: bool,
+    ) -> Result<Option<Vec<u8>>> {
         let store::Source {
             mut parsed,
             layout,
             text,
         } = source;
         let cipher = ValueCipher::new(self.data_key);
-        let selection = self
-            .base
-            .selection
-            .clone()
-            .unwrap_or_else(Rules::default_selection);
-        let rules = Rules::new(selection, self.base.mac_only_encrypted)?;
+        let rules = self.rules()?;
 
         // Splice into the user's text when the output format is the input's and the
         // layout allows it; otherwise the walk stores the ciphertexts in the tree, written
         // afresh.
         let spliced = self.splice && self.output == input && layout.can_splice();
-        let mut splice = TextSplice::new(text, layout.as_ref());
+        let mut splice = if ordered && spliced && layout.edits_in_text_order() {
+            // ENC strings make the text about three times longer; the capacity is only
+            // reserved, so an overestimate costs no memory that is used.
+            TextSplice::ordered(text, layout.as_ref(), &[], 4 * text.len() + 4096)
+        } else {
+            TextSplice::new(text, layout.as_ref())
+        };
         let mac_hex = match (spliced, self.previous) {
             (true, Some(p)) => {
                 engine::encrypt_reusing(&mut parsed.docs, &cipher, &rules, &mut splice, &p.stash)?
@@ -170,37 +242,85 @@ impl Seal<'_> {
             (false, None) => engine::encrypt(&mut parsed.docs, &cipher, &rules, &mut NoSplice)?,
         };
 
-        let now = self.now.replace_nanosecond(0).unwrap_or(self.now);
-        let mut metadata = self.base;
-        metadata.lastmodified = timestamp::format_lastmodified(&now);
-        metadata.mac = mac::encrypt_mac(&cipher, &mac_hex, &now)?;
-        metadata.version = SOPS_VERSION.to_string();
-        metadata.remove_unknown(hints::FIELD);
         if spliced {
-            splice.add_alias_copies(&parsed.docs)?;
-            metadata.mark_sealant();
-            if !splice.hints.is_empty() {
-                let plain = splice.hints.serialize();
-                // An unchanged hint list keeps its ciphertext (minimal diffs).
-                let blob = match self.previous.and_then(|p| p.hints.as_ref()) {
-                    Some((old_plain, old_enc)) if *old_plain.as_str() == *plain.as_str() => {
-                        old_enc.clone()
-                    }
-                    _ => cipher.encrypt(plain.as_bytes(), "str", hints::AAD)?,
-                };
-                metadata.set_unknown(hints::FIELD, blob);
-            }
-            let out = splice.finish_encrypted(&metadata.to_node());
-            discard(parsed, self.fast_exit);
-            return out.map(String::into_bytes);
+            let out = self.finish_spliced(splice, &cipher, &mac_hex, &parsed.docs)?;
+            // A second run needs the memory back.
+            discard(parsed, self.fast_exit && out.is_some());
+            return Ok(out);
         }
         // Written afresh, in sops's own layout (a conversion, or a layout that cannot be
         // spliced): no sealant mark, so it decrypts like a file sops wrote.
+        let mut metadata = self.metadata(&cipher, &mac_hex)?;
         metadata.unmark_sealant();
         let out = store::emit(self.output, &parsed.docs, Some(&metadata.to_node()));
         discard(parsed, self.fast_exit);
-        out
+        out.map(Some)
     }
+
+    /// The metadata of the sealed file, given its MAC.
+    fn metadata(&self, cipher: &ValueCipher, mac_hex: &str) -> Result<Metadata> {
+        let now = self.now.replace_nanosecond(0).unwrap_or(self.now);
+        let mut metadata = self.base.clone();
+        metadata.lastmodified = timestamp::format_lastmodified(&now);
+        metadata.mac = mac::encrypt_mac(cipher, mac_hex, &now)?;
+        metadata.version = SOPS_VERSION.to_string();
+        metadata.remove_unknown(hints::FIELD);
+        Ok(metadata)
+    }
+
+    /// The spliced file: alias copies, layout hints and the metadata added. `None`: the
+    /// splice's edits came out of order (see [`TextSplice::ordered`]).
+    fn finish_spliced(
+        &self,
+        mut splice: TextSplice<'_>,
+        cipher: &ValueCipher,
+        mac_hex: &str,
+        docs: &[Document],
+    ) -> Result<Option<Vec<u8>>> {
+        let mut metadata = self.metadata(cipher, mac_hex)?;
+        splice.add_alias_copies(docs)?;
+        metadata.mark_sealant();
+        if !splice.hints.is_empty() {
+            let plain = splice.hints.serialize();
+            // An unchanged hint list keeps its ciphertext (minimal diffs).
+            let blob = match self.previous.and_then(|p| p.hints.as_ref()) {
+                Some((old_plain, old_enc)) if *old_plain.as_str() == *plain.as_str() => {
+                    old_enc.clone()
+                }
+                _ => cipher.encrypt(plain.as_bytes(), "str", hints::AAD)?,
+            };
+            metadata.set_unknown(hints::FIELD, blob);
+        }
+        Ok(splice
+            .finish_encrypted(&metadata.to_node())?
+            .map(String::into_bytes))
+    }
+}
+
+/// A clear file to seal: its tree, or, for a flat format spliced into its own text, its
+/// items as they come (no tree on a big file).
+enum Clear<'a> {
+    Tree(store::Source<'a>),
+    Flat(store::FlatSource<'a>),
+}
+
+/// Parses a clear file to seal (`flat`: it may be read item by item); an encrypted
+/// one is refused.
+fn parse_clear<'a>(format: Format, input: &'a [u8], file: &str, flat: bool) -> Result<Clear<'a>> {
+    if flat {
+        if let Some(source) = store::parse_flat(format, input, file) {
+            let source = source?;
+            if source.metadata.is_some() {
+                return Err(Error::AlreadyEncrypted);
+            }
+            return Ok(Clear::Flat(source));
+        }
+    }
+    let source = store::parse(format, input, file, Stage::Plain)?;
+    if source.parsed.metadata.is_some() {
+        return Err(Error::AlreadyEncrypted);
+    }
+    Ok(Clear::Tree(source))
 }
 
 /// The layout hints' serialized text and its ciphertext.
@@ -264,7 +384,14 @@ pub fn open(
     opts: &DecryptOptions,
 ) -> Result<Opened> {
     let mut stash = Stash::default();
-    let d = decrypt_inner(input_bytes, format, file, opts, true, Some(&mut stash))?;
+    let d = decrypt_inner(
+        Cow::Borrowed(input_bytes),
+        format,
+        file,
+        opts,
+        Attempt::FIRST,
+        Some(&mut stash),
+    )?;
     let Some((data_key, metadata, hints)) = d.kept else {
         return Err(Error::Internal("an opened file lost its data key"));
     };
@@ -283,20 +410,18 @@ pub fn open(
 /// did (plus `mac` and `lastmodified`). A file sealant wrote keeps the new content's
 /// layout; a file sops wrote is written in sops's layout, as sops would.
 pub fn reseal(opened: &Opened, clear: &[u8], file: &str, now: OffsetDateTime) -> Result<Vec<u8>> {
-    let source = store::parse(opened.format, clear, file, Stage::Plain)?;
-    if source.parsed.metadata.is_some() {
-        return Err(Error::AlreadyEncrypted);
-    }
+    let splice = opened.metadata.written_by_sealant() || opened.format == Format::Binary;
+    let source = parse_clear(opened.format, clear, file, splice)?;
     let seal = Seal {
         data_key: &opened.data_key,
         base: opened.metadata.clone(),
         output: opened.format,
         now,
         previous: Some(&opened.previous),
-        splice: opened.metadata.written_by_sealant() || opened.format == Format::Binary,
+        splice,
         fast_exit: false,
     };
-    seal.run(source, opened.format)
+    seal.run(source, clear, opened.format, file)
 }
 
 /// The key groups a file is rewritten for (`rotate`, `updatekeys`, `groups`).
@@ -320,10 +445,13 @@ pub fn rotate(
     now: OffsetDateTime,
 ) -> Result<Vec<u8>> {
     let threshold = check_key_groups(keys.key_groups, keys.shamir_threshold)?;
-    let source = store::parse(opened.format, &opened.clear, file, Stage::Plain)?;
-    if source.parsed.metadata.is_some() {
-        return Err(Error::AlreadyEncrypted);
-    }
+    let splice = opened.metadata.written_by_sealant() || opened.format == Format::Binary;
+    let source = parse_clear(
+        opened.format,
+        &opened.clear,
+        file,
+        splice && output == opened.format,
+    )?;
     let data_key = DataKey::generate();
     let mut base = opened.metadata.clone();
     base.key_groups = wrap_key_groups(&data_key, keys.key_groups, threshold)?;
@@ -334,10 +462,10 @@ pub fn rotate(
         output,
         now,
         previous: None,
-        splice: opened.metadata.written_by_sealant() || opened.format == Format::Binary,
+        splice,
         fast_exit: false,
     };
-    seal.run(source, opened.format)
+    seal.run(source, &opened.clear, opened.format, file)
 }
 
 /// Wraps the SAME data key for new key groups (`updatekeys`, `groups add/delete`): only
@@ -519,14 +647,15 @@ fn discard(parsed: store::Parsed, fast_exit: bool) {
     }
 }
 
-/// Decrypts an encrypted file.
-pub fn decrypt(
-    input_bytes: &[u8],
+/// Decrypts an encrypted file. Given the input's bytes to own (a `Vec`), it frees them
+/// as soon as they are no longer needed (a file written afresh needs only its tree).
+pub fn decrypt<'a>(
+    input_bytes: impl Into<Cow<'a, [u8]>>,
     input: Format,
     file: &str,
     opts: &DecryptOptions,
 ) -> Result<Decrypted> {
-    let d = decrypt_inner(input_bytes, input, file, opts, true, None)?;
+    let d = decrypt_inner(input_bytes.into(), input, file, opts, Attempt::FIRST, None)?;
     Ok(Decrypted {
         text: d.text,
         warnings: d.warnings,
@@ -540,51 +669,47 @@ struct Decryption {
     kept: Option<(DataKey, Metadata, Option<HintsBlob>)>,
 }
 
-/// `restore_aliases`: turn alias copies back into aliases (see `store::hints`). The
-/// result is then re-read and must mean exactly the decrypted, MAC-checked values (anchor
-/// names are not authenticated: a renamed anchor must not redirect an alias); if it does
-/// not, the file is decrypted again with the copies written out.
-///
+/// How a decryption is tried; a failed try runs again with less.
+#[derive(Clone, Copy)]
+struct Attempt {
+    /// Turn alias copies back into aliases (see `store::hints`). The result is then
+    /// re-read and must mean exactly the decrypted, MAC-checked values (anchor names are
+    /// not authenticated: a renamed anchor must not redirect an alias); if it does not,
+    /// the file is decrypted again with the copies written out.
+    restore_aliases: bool,
+    /// Write the changes as they come when the layout allows it (see
+    /// [`TextSplice::ordered`]); if they come out of text order, run again collecting.
+    ordered: bool,
+}
+
+impl Attempt {
+    const FIRST: Attempt = Attempt {
+        restore_aliases: true,
+        ordered: true,
+    };
+}
+
 /// `stash`: record every ciphertext, and keep the data key and metadata, for a rewrite.
 fn decrypt_inner(
-    input_bytes: &[u8],
+    input_bytes: Cow<'_, [u8]>,
     input: Format,
     file: &str,
     opts: &DecryptOptions,
-    restore_aliases: bool,
+    attempt: Attempt,
     mut stash: Option<&mut Stash>,
 ) -> Result<Decryption> {
+    if attempt.ordered && opts.extract.is_none() && opts.output == input {
+        if let Some(source) = store::parse_flat(input, &input_bytes, file) {
+            return decrypt_flat(source?, &input_bytes, input, file, opts, stash);
+        }
+    }
     let store::Source {
         mut parsed,
         layout,
         text,
-    } = store::parse(input, input_bytes, file, Stage::Encrypted)?;
+    } = store::parse(input, &input_bytes, file, Stage::Encrypted)?;
     let found = parsed.metadata.take().ok_or(Error::MetadataNotFound)?;
-    let Unlocked {
-        metadata,
-        lastmodified,
-        data_key,
-        cipher,
-        rules,
-    } = unlock(&found.tree, opts.keys)?;
-
-    // Splice only files sealant wrote in their owner's layout; a file sops wrote
-    // decrypts to exactly what `sops decrypt` prints (sops re-emits it).
-    let splice_here = opts.output == input
-        && opts.extract.is_none()
-        && metadata.written_by_sealant()
-        && layout.can_splice();
-    let mut splice = TextSplice::new(text, layout.as_ref());
-    let hints_raw = read_hints_raw(&metadata, &cipher);
-    if splice_here {
-        splice.hints = hints_raw
-            .as_ref()
-            .map(|(plain, _)| LayoutHints::parse(plain))
-            .unwrap_or_default();
-        if !restore_aliases {
-            splice.hints.regions.clear();
-        }
-    }
+    let unlocked = unlock(&found.tree, opts.keys)?;
     let mut warnings = Vec::new();
     let mode = match stash.as_deref_mut() {
         Some(s) => {
@@ -593,57 +718,163 @@ fn decrypt_inner(
         }
         None => StashMode::None,
     };
-    let computed = if splice_here {
-        engine::decrypt(
+
+    // Splice only files sealant wrote in their owner's layout; a file sops wrote
+    // decrypts to exactly what `sops decrypt` prints (sops re-emits it).
+    let splice_here = opts.output == input
+        && opts.extract.is_none()
+        && unlocked.metadata.written_by_sealant()
+        && layout.can_splice();
+    if !splice_here {
+        // Written afresh from the tree (or extracted): the input is no longer needed.
+        drop(layout);
+        drop(input_bytes);
+        let computed = engine::decrypt(
             &mut parsed.docs,
-            &cipher,
-            &rules,
-            &mut splice,
-            &mut warnings,
-            mode,
-        )?
-    } else {
-        engine::decrypt(
-            &mut parsed.docs,
-            &cipher,
-            &rules,
+            &unlocked.cipher,
+            &unlocked.rules,
             &mut NoSplice,
             &mut warnings,
             mode,
-        )?
-    };
-    if !opts.ignore_mac {
-        check_mac(&metadata, &lastmodified, &cipher, &computed)?;
+        )?;
+        unlocked.check_mac(opts, &computed)?;
+        let text = match &opts.extract {
+            Some(steps) => {
+                let node = parsed
+                    .docs
+                    .first()
+                    .and_then(|doc| treepath::lookup(doc, steps))
+                    .ok_or_else(|| {
+                        Error::NotFound("the --extract path does not exist in the file".into())
+                    })?;
+                store::emit_value(opts.output, node)?
+            }
+            None => store::emit(opts.output, &parsed.docs, None)?,
+        };
+        discard(parsed, opts.fast_exit);
+        return Ok(unlocked.decryption(text, warnings, stash));
     }
 
-    let text = if let Some(steps) = &opts.extract {
-        let node = parsed
-            .docs
-            .first()
-            .and_then(|doc| treepath::lookup(doc, steps))
-            .ok_or_else(|| {
-                Error::NotFound("the --extract path does not exist in the file".into())
-            })?;
-        store::emit_value(opts.output, node)?
-    } else if splice_here {
-        let (clear, restored) = splice.finish_decrypted(&found)?;
-        let faithful = !restored
-            || store::parse(opts.output, clear.as_bytes(), file, Stage::Plain)
-                .is_ok_and(|s| same_documents(&s.parsed.docs, &parsed.docs));
-        if !faithful {
-            return decrypt_inner(input_bytes, input, file, opts, false, stash);
-        }
-        clear.into_bytes()
+    let hints_raw = read_hints_raw(&unlocked.metadata, &unlocked.cipher);
+    let mut hints = hints_raw
+        .as_ref()
+        .map(|(plain, _)| LayoutHints::parse(plain))
+        .unwrap_or_default();
+    if !attempt.restore_aliases {
+        hints.regions.clear();
+    }
+    // Region hints need every change at the end: collect them then.
+    let mut splice = if attempt.ordered && hints.regions.is_empty() && layout.edits_in_text_order()
+    {
+        TextSplice::ordered(text, layout.as_ref(), &found.ranges, text.len())
     } else {
-        store::emit(opts.output, &parsed.docs, None)?
+        TextSplice::new(text, layout.as_ref())
     };
+    splice.hints = hints;
+    let computed = engine::decrypt(
+        &mut parsed.docs,
+        &unlocked.cipher,
+        &unlocked.rules,
+        &mut splice,
+        &mut warnings,
+        mode,
+    )?;
+    unlocked.check_mac(opts, &computed)?;
+    let Some((clear, restored)) = splice.finish_decrypted(&found)? else {
+        let collect = Attempt {
+            ordered: false,
+            ..attempt
+        };
+        return decrypt_inner(input_bytes, input, file, opts, collect, stash);
+    };
+    let faithful = !restored
+        || store::parse(opts.output, clear.as_bytes(), file, Stage::Plain)
+            .is_ok_and(|s| same_documents(&s.parsed.docs, &parsed.docs));
+    if !faithful {
+        let copies = Attempt {
+            restore_aliases: false,
+            ..attempt
+        };
+        return decrypt_inner(input_bytes, input, file, opts, copies, stash);
+    }
     discard(parsed, opts.fast_exit);
-    let kept = stash.map(|_| (data_key, metadata, hints_raw));
-    Ok(Decryption {
+    Ok(unlocked.decryption(clear.into_bytes(), warnings, stash))
+}
+
+/// [`decrypt_inner`] for a flat file read item by item into its own format: spliced
+/// into its text (a file sealant wrote) or written afresh as sops does, one item at a
+/// time, so that no tree of a big file exists.
+fn decrypt_flat(
+    source: store::FlatSource<'_>,
+    input_bytes: &[u8],
+    format: Format,
+    file: &str,
+    opts: &DecryptOptions,
+    mut stash: Option<&mut Stash>,
+) -> Result<Decryption> {
+    let store::FlatSource {
+        metadata: found,
+        layout,
         text,
-        warnings,
-        kept,
-    })
+        items,
+    } = source;
+    let found = found.ok_or(Error::MetadataNotFound)?;
+    let unlocked = unlock(&found.tree, opts.keys)?;
+    let (cipher, rules) = (&unlocked.cipher, &unlocked.rules);
+    let mut warnings = Vec::new();
+    let mode = match stash.as_deref_mut() {
+        Some(s) => {
+            *s = Stash::default();
+            StashMode::Record(s)
+        }
+        None => StashMode::None,
+    };
+    let clear = if unlocked.metadata.written_by_sealant() && layout.can_splice() {
+        let mut splice = TextSplice::ordered(text, layout.as_ref(), &found.ranges, text.len());
+        splice.hints = read_hints_raw(&unlocked.metadata, cipher)
+            .map(|(plain, _)| LayoutHints::parse(&plain))
+            .unwrap_or_default();
+        // Flat formats never get region hints (no aliases, no verbatim ranges); others
+        // would need every edit at the end. They only ever change spelling.
+        splice.hints.regions.clear();
+        let mut walk = engine::ItemWalk::decrypt(cipher, rules, &mut splice, &mut warnings, mode);
+        for item in items {
+            walk.item(&mut item?)?;
+        }
+        unlocked.check_mac(opts, &walk.finish())?;
+        match splice.finish_decrypted(&found)? {
+            Some((clear, _)) => clear,
+            None => {
+                let collect = Attempt {
+                    ordered: false,
+                    restore_aliases: false,
+                };
+                let input = Cow::Borrowed(input_bytes);
+                return decrypt_inner(input, format, file, opts, collect, stash);
+            }
+        }
+    } else {
+        // Written afresh, as `sops decrypt` prints it; the first item that cannot be
+        // written is reported after the MAC check, as for a whole tree.
+        let mut out = String::with_capacity(text.len() / 2);
+        let mut unwritable = None;
+        let mut no_splice = NoSplice;
+        let mut walk =
+            engine::ItemWalk::decrypt(cipher, rules, &mut no_splice, &mut warnings, mode);
+        for item in items {
+            let mut item = item?;
+            walk.item(&mut item)?;
+            if unwritable.is_none() {
+                unwritable = store::emit_flat_item(format, &item, &mut out).err();
+            }
+        }
+        unlocked.check_mac(opts, &walk.finish())?;
+        if let Some(e) = unwritable {
+            return Err(e);
+        }
+        out
+    };
+    Ok(unlocked.decryption(clear.into_bytes(), warnings, stash))
 }
 
 /// A file's metadata with the data key recovered: what a decryption walk needs.
@@ -653,6 +884,34 @@ struct Unlocked {
     data_key: DataKey,
     cipher: ValueCipher,
     rules: Rules,
+}
+
+impl Unlocked {
+    /// Compares the MAC a walk computed with the file's, unless told not to.
+    fn check_mac(&self, opts: &DecryptOptions, computed: &str) -> Result<()> {
+        if opts.ignore_mac {
+            return Ok(());
+        }
+        check_mac(&self.metadata, &self.lastmodified, &self.cipher, computed)
+    }
+
+    /// The result of a decryption; with a stash, also what a rewrite keeps.
+    fn decryption(
+        self,
+        text: Vec<u8>,
+        warnings: Vec<Warning>,
+        stash: Option<&mut Stash>,
+    ) -> Decryption {
+        let kept = stash.map(|_| {
+            let hints = read_hints_raw(&self.metadata, &self.cipher);
+            (self.data_key, self.metadata, hints)
+        });
+        Decryption {
+            text,
+            warnings,
+            kept,
+        }
+    }
 }
 
 fn unlock(found: &crate::tree::Node, keys: &dyn KeyRing) -> Result<Unlocked> {

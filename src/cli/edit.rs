@@ -83,7 +83,7 @@ pub fn edit(req: &EditRequest) -> Result<i32> {
                     now,
                     fast_exit: false,
                 };
-                pipeline::encrypt(&edited, req.format, &name, &opts)
+                pipeline::encrypt(&edited[..], req.format, &name, &opts)
             }
         };
         match result {

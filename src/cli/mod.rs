@@ -558,7 +558,8 @@ fn encrypt(a: &args::EncryptArgs, globals: &Globals, env: &Env) -> Result<i32> {
         now: time::OffsetDateTime::now_utc(),
         fast_exit: true,
     };
-    let encrypted = pipeline::encrypt(&text, input, &name, &opts)?;
+    // Given, not lent: the pipeline frees the input (or makes it the value) when it can.
+    let encrypted = pipeline::encrypt(text, input, &name, &opts)?;
     write(file, &a.output, &encrypted)?;
     Ok(0)
 }
@@ -610,7 +611,8 @@ fn decrypt(
         extract,
         fast_exit: true,
     };
-    let decrypted = pipeline::decrypt(&text, input, &name, &opts)?;
+    // Given, not lent: the pipeline frees the input when it can.
+    let decrypted = pipeline::decrypt(text, input, &name, &opts)?;
     print_warnings(&decrypted.warnings);
     write(file, out, &decrypted.text)?;
     Ok(0)

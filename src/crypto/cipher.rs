@@ -206,33 +206,14 @@ impl ValueCipher {
         if plaintext.is_empty() {
             return Ok(String::new());
         }
-        let mut buf = Zeroizing::new(plaintext.to_vec());
-        let mut tag = [0u8; TAG_LEN];
-        match iv.len() {
-            0 => return Err(fail("empty IV")),
-            IV_LEN => tag.copy_from_slice(
-                &self
-                    .gcm
-                    .encrypt_in_place_detached(
-                        GenericArray::from_slice(iv),
-                        aad.as_bytes(),
-                        &mut buf,
-                    )
-                    .map_err(|_| fail("AES-GCM refused the input (too long)"))?,
-            ),
-            _ => tag.copy_from_slice(
-                &gcm_any_iv(&self.key, iv, aad.as_bytes(), &mut buf, Direction::Seal)
-                    .map_err(|_| fail("AES-GCM refused the input (too long)"))?,
-            ),
-        };
+        if iv.is_empty() {
+            return Err(fail("empty IV"));
+        }
         // Written straight into one buffer of the right size: this runs once per value,
         // and temporary strings were a tenth of the time of encrypting a big file.
-        // (`encode_slice` into the buffer: `encode_string` clears a 1 KiB scratch buffer
-        // on every call.)
-        let b64_len = |n: usize| n.div_ceil(3) * 4;
         let mut out = Vec::with_capacity(
             PREFIX.len()
-                + b64_len(buf.len())
+                + b64_len(plaintext.len())
                 + ",iv:".len()
                 + b64_len(iv.len())
                 + ",tag:".len()
@@ -240,17 +221,12 @@ impl ValueCipher {
                 + ",type:]".len()
                 + type_name.len(),
         );
-        let push_b64 = |out: &mut Vec<u8>, bytes: &[u8]| {
-            let start = out.len();
-            out.resize(start + b64_len(bytes.len()), 0);
-            let written = B64
-                .encode_slice(bytes, &mut out[start..])
-                .map_err(|_| Error::Internal("base64 output size"))?;
-            out.truncate(start + written);
-            Ok::<(), Error>(())
-        };
         out.extend_from_slice(PREFIX.as_bytes());
-        push_b64(&mut out, &buf[..])?;
+        let tag = if iv.len() == IV_LEN && plaintext.len() > CHUNK {
+            self.seal_chunked(iv, aad, plaintext, &mut out)?
+        } else {
+            self.seal_whole(iv, aad, plaintext, &mut out)?
+        };
         out.extend_from_slice(b",iv:");
         push_b64(&mut out, iv)?;
         out.extend_from_slice(b",tag:");
@@ -259,6 +235,81 @@ impl ValueCipher {
         out.extend_from_slice(type_name.as_bytes());
         out.push(b']');
         String::from_utf8(out).map_err(|_| Error::Internal("base64 output is not text"))
+    }
+
+    /// Seals `plaintext` in a copy and appends the ciphertext in base64 to `out`;
+    /// returns the tag.
+    fn seal_whole(
+        &self,
+        iv: &[u8],
+        aad: &str,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<[u8; TAG_LEN]> {
+        let mut buf = Zeroizing::new(plaintext.to_vec());
+        let mut tag = [0u8; TAG_LEN];
+        match iv.len() {
+            IV_LEN => tag.copy_from_slice(
+                &self
+                    .gcm
+                    .encrypt_in_place_detached(
+                        GenericArray::from_slice(iv),
+                        aad.as_bytes(),
+                        &mut buf,
+                    )
+                    .map_err(|_| too_long(aad))?,
+            ),
+            _ => tag.copy_from_slice(
+                &gcm_any_iv(&self.key, iv, aad.as_bytes(), &mut buf, Direction::Seal)
+                    .map_err(|_| too_long(aad))?,
+            ),
+        }
+        push_b64(out, &buf)?;
+        Ok(tag)
+    }
+
+    /// [`Self::seal_whole`] for a long plaintext and a 32-byte IV, a piece at a time:
+    /// no copy of the whole plaintext (a binary file is one value of any size). The
+    /// same GCM: counter blocks from J0 = GHASH(IV), the tag E(J0) xor GHASH(AAD, C).
+    fn seal_chunked(
+        &self,
+        iv: &[u8],
+        aad: &str,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<[u8; TAG_LEN]> {
+        use ctr::cipher::{KeyIvInit, StreamCipher};
+        use ghash::universal_hash::UniversalHash;
+
+        if plaintext.len() as u64 > (1u64 << 36) - 32 {
+            return Err(too_long(aad));
+        }
+        let (ghash, j0) = ghash_and_j0(&self.key, iv);
+        let mut ctr =
+            ctr::Ctr32BE::<Aes256>::new(GenericArray::from_slice(self.key.as_bytes()), &j0.into());
+        let mut mask = Zeroizing::new([0u8; 16]);
+        ctr.apply_keystream(&mut mask[..]);
+        let mut g = ghash;
+        g.update_padded(aad.as_bytes());
+        let mut piece = Zeroizing::new(vec![0u8; CHUNK]);
+        // Pieces are whole GHASH blocks and whole base64 groups (CHUNK is a multiple of
+        // 48), so hashing and encoding them one by one is the same as all at once.
+        for chunk in plaintext.chunks(CHUNK) {
+            let piece = &mut piece[..chunk.len()];
+            piece.copy_from_slice(chunk);
+            ctr.apply_keystream(piece);
+            g.update_padded(piece);
+            push_b64(out, piece)?;
+        }
+        let mut lengths = [0u8; 16];
+        lengths[..8].copy_from_slice(&((aad.len() as u64) * 8).to_be_bytes());
+        lengths[8..].copy_from_slice(&((plaintext.len() as u64) * 8).to_be_bytes());
+        g.update(&[lengths.into()]);
+        let mut tag = [0u8; TAG_LEN];
+        for (t, (s, m)) in tag.iter_mut().zip(g.finalize().iter().zip(mask.iter())) {
+            *t = s ^ m;
+        }
+        Ok(tag)
     }
 
     /// Decrypts an `ENC[...]` value with `aad`, as sops does.
@@ -280,10 +331,12 @@ impl ValueCipher {
         }
         let parts = parse_enc(enc)
             .ok_or_else(|| fail("not a sops ENC[] value (does not match sops' data format)"))?;
-        let data =
-            b64_decode(parts.data).ok_or_else(|| fail("the data field is not valid base64"))?;
-        let iv = b64_decode(parts.iv).ok_or_else(|| fail("the iv field is not valid base64"))?;
-        let tag = b64_decode(parts.tag).ok_or_else(|| fail("the tag field is not valid base64"))?;
+        // Room for the tag: appending it must not move a big value.
+        let data = b64_decode(parts.data, TAG_LEN)
+            .ok_or_else(|| fail("the data field is not valid base64"))?;
+        let iv = b64_decode(parts.iv, 0).ok_or_else(|| fail("the iv field is not valid base64"))?;
+        let tag =
+            b64_decode(parts.tag, 0).ok_or_else(|| fail("the tag field is not valid base64"))?;
         if iv.is_empty() {
             return Err(fail("the iv field is empty"));
         }
@@ -334,13 +387,44 @@ impl ValueCipher {
     }
 }
 
-fn b64_decode(field: &str) -> Option<Vec<u8>> {
-    // Go's decoder skips CR and LF anywhere in the input.
-    if field.contains('\r') {
-        B64_GO.decode(field.replace('\r', "")).ok()
-    } else {
-        B64_GO.decode(field).ok()
+fn too_long(aad: &str) -> Error {
+    Error::Encrypt {
+        at: aad.to_owned(),
+        why: "AES-GCM refused the input (too long)".to_owned(),
     }
+}
+
+/// Plaintexts longer than this are sealed a piece at a time ([`ValueCipher::encrypt`]).
+/// A multiple of 48: whole GHASH blocks (16) and whole base64 groups (3).
+const CHUNK: usize = 48 * 1024;
+
+/// The length of `n` bytes in padded base64.
+fn b64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
+}
+
+/// Appends `bytes` in base64. (`encode_slice` into the buffer: `encode_string` clears a
+/// 1 KiB scratch buffer on every call.)
+fn push_b64(out: &mut Vec<u8>, bytes: &[u8]) -> Result<()> {
+    let start = out.len();
+    out.resize(start + b64_len(bytes.len()), 0);
+    let written = B64
+        .encode_slice(bytes, &mut out[start..])
+        .map_err(|_| Error::Internal("base64 output size"))?;
+    out.truncate(start + written);
+    Ok(())
+}
+
+/// Decodes a base64 field, with `room` bytes to spare after it.
+fn b64_decode(field: &str, room: usize) -> Option<Vec<u8>> {
+    // Go's decoder skips CR and LF anywhere in the input.
+    let field = match field.contains('\r') {
+        true => std::borrow::Cow::Owned(field.replace('\r', "")),
+        false => std::borrow::Cow::Borrowed(field),
+    };
+    let mut out = Vec::with_capacity(field.len() / 4 * 3 + 3 + room);
+    B64_GO.decode_vec(field.as_bytes(), &mut out).ok()?;
+    Some(out)
 }
 
 enum Direction {
@@ -357,26 +441,15 @@ struct GcmError;
 ///
 /// Seals in place and returns the tag, or checks the tag in constant time and then opens
 /// in place (the buffer is untouched on failure).
-fn gcm_any_iv(
-    key: &DataKey,
-    iv: &[u8],
-    aad: &[u8],
-    buf: &mut [u8],
-    direction: Direction,
-) -> std::result::Result<Vec<u8>, GcmError> {
-    use ctr::cipher::{KeyIvInit, StreamCipher};
+/// GHASH keyed with H = E(0¹²⁸), and the counter block J0 for `iv`: `IV ‖ 0³¹ ‖ 1` for
+/// a 12-byte IV, `GHASH(IV ‖ pad ‖ [len(IV)]₆₄)` otherwise.
+fn ghash_and_j0(key: &DataKey, iv: &[u8]) -> (ghash::GHash, [u8; 16]) {
     use ghash::universal_hash::{KeyInit as _, UniversalHash};
-    use subtle::ConstantTimeEq;
 
-    // GCM's limits: 2^36 - 32 bytes of plaintext, 2^61 - 1 bytes of AAD.
-    if buf.len() as u64 > (1u64 << 36) - 32 || aad.len() as u64 > (1u64 << 61) - 1 {
-        return Err(GcmError);
-    }
     let aes = Aes256::new(GenericArray::from_slice(key.as_bytes()));
     let mut h = Zeroizing::new([0u8; 16]);
     aes.encrypt_block(GenericArray::from_mut_slice(&mut h[..]));
     let ghash = ghash::GHash::new(GenericArray::from_slice(&h[..]));
-
     let mut j0 = [0u8; 16];
     if iv.len() == 12 {
         j0[..12].copy_from_slice(iv);
@@ -389,6 +462,25 @@ fn gcm_any_iv(
         g.update(&[lengths.into()]);
         j0.copy_from_slice(&g.finalize());
     }
+    (ghash, j0)
+}
+
+fn gcm_any_iv(
+    key: &DataKey,
+    iv: &[u8],
+    aad: &[u8],
+    buf: &mut [u8],
+    direction: Direction,
+) -> std::result::Result<Vec<u8>, GcmError> {
+    use ctr::cipher::{KeyIvInit, StreamCipher};
+    use ghash::universal_hash::UniversalHash;
+    use subtle::ConstantTimeEq;
+
+    // GCM's limits: 2^36 - 32 bytes of plaintext, 2^61 - 1 bytes of AAD.
+    if buf.len() as u64 > (1u64 << 36) - 32 || aad.len() as u64 > (1u64 << 61) - 1 {
+        return Err(GcmError);
+    }
+    let (ghash, j0) = ghash_and_j0(key, iv);
 
     // Ctr32BE started at J0: its first block is E(J0), the tag mask; the rest is the
     // keystream from inc32(J0), with the 32-bit wrap-around GCM specifies.
@@ -508,6 +600,34 @@ mod tests {
         assert_eq!(d.type_name, "str");
         assert!(d.plaintext.is_empty());
         assert!(d.iv.is_empty());
+    }
+
+    #[test]
+    fn long_values_sealed_in_pieces_are_the_same_as_sealed_whole() {
+        let c = ValueCipher::new(&key00());
+        let iv = [9u8; IV_LEN];
+        for len in [
+            CHUNK + 1,
+            2 * CHUNK,
+            2 * CHUNK + 1,
+            3 * CHUNK - 17,
+            5 * CHUNK + 47,
+        ] {
+            let plaintext: Vec<u8> = (0..len).map(|i| (i * 7 + i / 251) as u8).collect();
+            let pieces = c.encrypt_with_iv(&plaintext, "str", "data:", &iv).unwrap();
+            let mut whole = PREFIX.as_bytes().to_vec();
+            let tag = c.seal_whole(&iv, "data:", &plaintext, &mut whole).unwrap();
+            let whole = String::from_utf8(whole).unwrap();
+            let parts = parse_enc(&pieces).unwrap();
+            assert_eq!(
+                format!("{PREFIX}{}", parts.data),
+                whole,
+                "ciphertext, {len} bytes"
+            );
+            assert_eq!(B64.decode(parts.tag).unwrap(), tag, "tag, {len} bytes");
+            let back = c.decrypt(&pieces, "data:").unwrap();
+            assert_eq!(&back.plaintext[..], &plaintext[..]);
+        }
     }
 
     #[test]
@@ -657,11 +777,11 @@ mod tests {
     fn go_base64_quirks() {
         // Non-zero trailing bits are accepted, like Go's StdEncoding; missing padding
         // is not.
-        assert_eq!(b64_decode("aGk="), Some(b"hi".to_vec()));
-        assert_eq!(b64_decode("aGl="), Some(b"hi".to_vec()));
-        assert_eq!(b64_decode("aGk"), None);
-        assert_eq!(b64_decode("aG\rk="), Some(b"hi".to_vec()));
-        assert_eq!(b64_decode("aGk-"), None);
+        assert_eq!(b64_decode("aGk=", 0), Some(b"hi".to_vec()));
+        assert_eq!(b64_decode("aGl=", 0), Some(b"hi".to_vec()));
+        assert_eq!(b64_decode("aGk", 0), None);
+        assert_eq!(b64_decode("aG\rk=", 0), Some(b"hi".to_vec()));
+        assert_eq!(b64_decode("aGk-", 0), None);
     }
 
     #[test]

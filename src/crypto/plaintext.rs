@@ -26,17 +26,44 @@ pub fn type_name(value: &Scalar) -> &'static str {
 /// * str: the UTF-8 bytes; int: decimal; bool: `True`/`False` (title case);
 /// * float: [`format_float`]; time: Go RFC3339Nano ([`timestamp::format_time_nano`]).
 ///
-/// The result is wiped on drop: it is the secret itself.
-pub fn to_bytes(value: &Scalar) -> Zeroizing<Vec<u8>> {
-    Zeroizing::new(match value {
-        Scalar::Str(s) => s.as_bytes().to_vec(),
-        Scalar::Bytes(b) => b.clone(),
+/// A string's bytes are borrowed, not copied (a binary file is one 10 MiB string);
+/// bytes made for other types are wiped on drop: they are the secret itself.
+pub fn to_bytes(value: &Scalar) -> Plaintext<'_> {
+    let made = match value {
+        Scalar::Str(s) => return Plaintext::Borrowed(s.as_bytes()),
+        Scalar::Bytes(b) => return Plaintext::Borrowed(b),
         Scalar::Int(i) => i.to_string().into_bytes(),
         Scalar::Float(f) => format_float(*f).into_bytes(),
         Scalar::Bool(true) => b"True".to_vec(),
         Scalar::Bool(false) => b"False".to_vec(),
         Scalar::Time(t) => timestamp::format_time_nano(t).into_bytes(),
-    })
+    };
+    Plaintext::Made(Zeroizing::new(made))
+}
+
+/// A scalar's plaintext bytes ([`to_bytes`]). `Debug` shows the length only.
+pub enum Plaintext<'a> {
+    /// A string value's own bytes.
+    Borrowed(&'a [u8]),
+    /// The text of another type, wiped on drop.
+    Made(Zeroizing<Vec<u8>>),
+}
+
+impl std::ops::Deref for Plaintext<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Plaintext::Borrowed(b) => b,
+            Plaintext::Made(v) => v,
+        }
+    }
+}
+
+impl fmt::Debug for Plaintext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Plaintext(<{} bytes>)", self.len())
+    }
 }
 
 /// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest digits that round-trip, in
@@ -115,6 +142,24 @@ pub fn from_bytes(type_name: &str, bytes: &[u8]) -> Result<Scalar, ValueError> {
             .map_err(|_| ValueError("the decrypted time is not an RFC 3339 timestamp")),
         _ => Err(ValueError("unknown datatype")),
     }
+}
+
+/// [`from_bytes`], taking the bytes of a `str` or `bytes` value instead of copying them
+/// (a binary file's content is one value); other types are read from `plaintext`,
+/// which is left as it is.
+pub fn from_plaintext(
+    type_name: &str,
+    plaintext: &mut Zeroizing<Vec<u8>>,
+) -> Result<Scalar, ValueError> {
+    if !matches!(type_name, "str" | "bytes") {
+        return from_bytes(type_name, plaintext);
+    }
+    // The bytes move into the value; what is left to wipe is empty.
+    let bytes = std::mem::take(&mut **plaintext);
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => Scalar::Str(text),
+        Err(e) => Scalar::Bytes(e.into_bytes()),
+    })
 }
 
 /// Go's `strconv.ParseBool`.
@@ -397,7 +442,8 @@ mod tests {
     proptest! {
         #[test]
         fn float_round_trips(v in any::<f64>()) {
-            let bytes = to_bytes(&Scalar::Float(v));
+            let value = Scalar::Float(v);
+            let bytes = to_bytes(&value);
             let back = from_bytes("float", &bytes).unwrap();
             match back {
                 Scalar::Float(b) if v.is_nan() => prop_assert!(b.is_nan()),
@@ -409,7 +455,8 @@ mod tests {
 
         #[test]
         fn int_round_trips(v in any::<i64>()) {
-            let bytes = to_bytes(&Scalar::Int(v));
+            let value = Scalar::Int(v);
+            let bytes = to_bytes(&value);
             prop_assert_eq!(from_bytes("int", &bytes).unwrap(), Scalar::Int(v));
         }
     }

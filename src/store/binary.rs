@@ -3,7 +3,7 @@
 //! `{"data": "ENC[...]", "sops": {...}}` (read back by the JSON store). Decrypted, the
 //! bytes of `data` are written exactly, with no newline added.
 
-use super::{Edit, Layout, Parsed, TextLayout};
+use super::{Edit, Edits, Layout, Parsed, TextLayout};
 use crate::error::{Error, Result};
 use crate::tree::{Document, Item, Leaf, Node, Scalar, Span};
 
@@ -12,9 +12,14 @@ pub const DATA_KEY: &str = "data";
 
 /// A clear binary file as sops's tree: `{data: <the bytes>}`.
 pub fn parse_plain(input: &[u8]) -> (Parsed, Layout) {
-    let value = match std::str::from_utf8(input) {
-        Ok(text) => Scalar::Str(text.to_owned()),
-        Err(_) => Scalar::Bytes(input.to_vec()),
+    parse_plain_owned(input.to_vec())
+}
+
+/// [`parse_plain`], the bytes moved into the tree.
+pub fn parse_plain_owned(input: Vec<u8>) -> (Parsed, Layout) {
+    let value = match String::from_utf8(input) {
+        Ok(text) => Scalar::Str(text),
+        Err(e) => Scalar::Bytes(e.into_bytes()),
     };
     let doc = Document {
         items: vec![Item::Entry {
@@ -64,8 +69,8 @@ impl TextLayout for BinaryLayout {
     fn can_splice(&self) -> bool {
         false
     }
-    fn encrypted_value(&self, _: &str, _: &Span, _: &str, _: &mut Vec<Edit>) {}
-    fn clear_value(&self, _: &str, _: &Span, _: &Scalar, _: &mut Vec<Edit>) -> Result<()> {
+    fn encrypted_value(&self, _: &str, _: &Span, _: &str, _: &mut Edits) {}
+    fn clear_value(&self, _: &str, _: &Span, _: &Scalar, _: &mut Edits) -> Result<()> {
         Err(Error::Internal("a binary file is never spliced"))
     }
     fn decrypted_form(&self, _: &str, _: &Span, _: &Scalar) -> Option<String> {

@@ -23,7 +23,7 @@
 
 use std::ops::Range;
 
-use super::{flatten, Edit, FoundMetadata, Layout, Parsed, TextLayout};
+use super::{flatten, Edit, Edits, FoundMetadata, Layout, Parsed, TextLayout};
 use crate::error::{Error, Location, Result};
 use crate::tree::{Document, Item, Leaf, Node, Scalar, Span};
 
@@ -34,76 +34,197 @@ const PREFIX: &str = "sops_";
 pub fn parse(text: &str, file: &str) -> Result<(Parsed, Layout)> {
     // One item per line at most: sized once, not grown (a big file has 200,000 items).
     let mut items = Vec::with_capacity(count_byte(text.as_bytes(), b'\n') + 1);
-    // Metadata: (key without prefix, raw value, line number).
-    let mut meta: Vec<(&str, &str, usize)> = Vec::new();
-    let mut ranges: Vec<Range<usize>> = Vec::new();
-    let mut start = 0;
-    let mut line_no = 0;
-    loop {
-        line_no += 1;
-        let end = find_byte(&text.as_bytes()[start..], b'\n').map_or(text.len(), |i| start + i);
-        let line = &text[start..end];
-        // The line with its line break, if it has one.
-        let whole = start..(end + 1).min(text.len());
-        if line.is_empty() {
-            // Skipped, as in sops; the splice keeps it.
-        } else if let Some(comment) = line.strip_prefix('#') {
-            items.push(Item::Comment(Leaf {
-                value: comment.to_string(),
-                span: Some(span(start + 1..end)),
-            }));
-        } else {
-            // A plain scan: keys are short, and a searcher's set-up costs more.
-            let eq = line
-                .bytes()
-                .position(|b| b == b'=')
-                .ok_or_else(|| invalid_line(file, line_no, line))?;
-            let key = &line[..eq];
-            let raw = &line[eq + 1..];
-            if let Some(field) = key.strip_prefix(PREFIX) {
-                meta.push((field, raw, line_no));
-                match ranges.last_mut() {
-                    Some(last) if last.end == whole.start => last.end = whole.end,
-                    _ => ranges.push(whole),
-                }
-            } else {
-                items.push(Item::Entry {
-                    key: key.to_string(),
-                    value: Node::Scalar(Leaf {
-                        value: Scalar::Str(decode_value(raw)),
-                        span: Some(span(start + eq + 1..end)),
-                    }),
-                });
-            }
+    let mut meta = MetaLines::default();
+    for line in Lines::new(text) {
+        match line.read(file)? {
+            Read::Item(item) => items.push(item),
+            Read::Meta(field, raw) => meta.add(field, raw, &line),
+            Read::Blank => {}
         }
-        if end == text.len() {
-            break;
+    }
+    Ok((
+        Parsed {
+            docs: vec![Document { items }],
+            metadata: meta.finish(text, file)?,
+        },
+        Box::new(DotenvLayout),
+    ))
+}
+
+/// Reads dotenv text to be walked one item at a time ([`super::FlatSource`]): the whole
+/// text is checked and its metadata read first, with the errors [`parse`] gives; the
+/// items are made as they are asked for.
+pub fn parse_flat<'a>(text: &'a str, file: &str) -> Result<super::FlatSource<'a>> {
+    let mut meta = MetaLines::default();
+    for line in Lines::new(text) {
+        if let Some((field, raw)) = line.meta(file)? {
+            meta.add(field, raw, &line);
         }
-        start = end + 1;
+    }
+    let metadata = meta.finish(text, file)?;
+    let file = file.to_string();
+    let items = Lines::new(text).filter_map(move |line| match line.read(&file) {
+        Ok(Read::Item(item)) => Some(Ok(item)),
+        Ok(Read::Meta(..) | Read::Blank) => None,
+        Err(e) => Some(Err(e)),
+    });
+    Ok(super::FlatSource {
+        metadata,
+        layout: Box::new(DotenvLayout),
+        text,
+        items: Box::new(items),
+    })
+}
+
+/// The lines of a dotenv text: split on `\n` only.
+struct Lines<'t> {
+    text: &'t str,
+    start: usize,
+    number: usize,
+    done: bool,
+}
+
+impl<'t> Lines<'t> {
+    fn new(text: &'t str) -> Self {
+        Lines {
+            text,
+            start: 0,
+            number: 0,
+            done: false,
+        }
+    }
+}
+
+/// One line: its number, where it starts and ends (without its line break).
+struct RawLine<'t> {
+    text: &'t str,
+    number: usize,
+    start: usize,
+    end: usize,
+}
+
+impl<'t> Iterator for Lines<'t> {
+    type Item = RawLine<'t>;
+
+    fn next(&mut self) -> Option<RawLine<'t>> {
+        if self.done {
+            return None;
+        }
+        let start = self.start;
+        let end =
+            find_byte(&self.text.as_bytes()[start..], b'\n').map_or(self.text.len(), |i| start + i);
+        self.number += 1;
+        self.done = end == self.text.len();
+        self.start = end + 1;
+        Some(RawLine {
+            text: self.text,
+            number: self.number,
+            start,
+            end,
+        })
+    }
+}
+
+/// What a line holds.
+enum Read<'t> {
+    Blank,
+    Item(Item),
+    /// A `sops_` line: the key without the prefix, and the raw value.
+    Meta(&'t str, &'t str),
+}
+
+impl<'t> RawLine<'t> {
+    fn line(&self) -> &'t str {
+        &self.text[self.start..self.end]
     }
 
-    let metadata = if meta.is_empty() {
-        None
-    } else {
+    /// The line with its line break, if it has one.
+    fn whole(&self) -> Range<usize> {
+        self.start..(self.end + 1).min(self.text.len())
+    }
+
+    /// Where the line's `=` is; `None` for a blank line or a comment.
+    fn split(&self, file: &str) -> Result<Option<usize>> {
+        let line = self.line();
+        if line.is_empty() || line.starts_with('#') {
+            return Ok(None);
+        }
+        find_byte(line.as_bytes(), b'=')
+            .map(Some)
+            .ok_or_else(|| invalid_line(file, self.number, line))
+    }
+
+    /// The metadata a line holds, if any (other lines are only checked).
+    fn meta(&self, file: &str) -> Result<Option<(&'t str, &'t str)>> {
+        let line = self.line();
+        Ok(self.split(file)?.and_then(|eq| {
+            let field = line[..eq].strip_prefix(PREFIX)?;
+            Some((field, &line[eq + 1..]))
+        }))
+    }
+
+    /// What the line holds, as sops reads it.
+    fn read(&self, file: &str) -> Result<Read<'t>> {
+        let line = self.line();
+        let Some(eq) = self.split(file)? else {
+            return Ok(match line.strip_prefix('#') {
+                Some(comment) => Read::Item(Item::Comment(Leaf {
+                    value: comment.to_string(),
+                    span: Some(span(self.start + 1..self.end)),
+                })),
+                // Skipped, as in sops; the splice keeps it.
+                None => Read::Blank,
+            });
+        };
+        let key = &line[..eq];
+        let raw = &line[eq + 1..];
+        if let Some(field) = key.strip_prefix(PREFIX) {
+            return Ok(Read::Meta(field, raw));
+        }
+        Ok(Read::Item(Item::Entry {
+            key: key.to_string(),
+            value: Node::Scalar(Leaf {
+                value: Scalar::Str(decode_value(raw)),
+                span: Some(span(self.start + eq + 1..self.end)),
+            }),
+        }))
+    }
+}
+
+/// The `sops_` lines of a file: (key without prefix, raw value, line number), and the
+/// byte ranges that hold them.
+#[derive(Default)]
+struct MetaLines<'t> {
+    lines: Vec<(&'t str, &'t str, usize)>,
+    ranges: Vec<Range<usize>>,
+}
+
+impl<'t> MetaLines<'t> {
+    fn add(&mut self, field: &'t str, raw: &'t str, line: &RawLine<'t>) {
+        self.lines.push((field, raw, line.number));
+        let whole = line.whole();
+        match self.ranges.last_mut() {
+            Some(last) if last.end == whole.start => last.end = whole.end,
+            _ => self.ranges.push(whole),
+        }
+    }
+
+    fn finish(mut self, text: &str, file: &str) -> Result<Option<FoundMetadata>> {
+        if self.lines.is_empty() {
+            return Ok(None);
+        }
         // With no final line break, the metadata at the end was added after a line break
         // of its own (see `insert_metadata`): cutting that too gives the user's text.
-        if let Some(last) = ranges.last_mut() {
+        if let Some(last) = self.ranges.last_mut() {
             if last.end == text.len() && !text.ends_with('\n') && last.start > 0 {
                 last.start -= 1;
             }
         }
-        Some(FoundMetadata {
-            tree: unflatten(&meta, file)?,
-            ranges,
-        })
-    };
-    Ok((
-        Parsed {
-            docs: vec![Document { items }],
-            metadata,
-        },
-        Box::new(DotenvLayout { lines: line_no }),
-    ))
+        Ok(Some(FoundMetadata {
+            tree: unflatten(&self.lines, file)?,
+            ranges: self.ranges,
+        }))
+    }
 }
 
 fn span(bytes: Range<usize>) -> Span {
@@ -208,44 +329,23 @@ fn unflatten(meta: &[(&str, &str, usize)], file: &str) -> Result<Node> {
     })
 }
 
-/// What a dotenv file remembers for splicing: only its number of lines, the most edits
-/// a walk can make (values are raw text, so an `ENC[...]` string or a clear value simply
-/// replaces the old one at its span).
+/// What a dotenv file remembers for splicing: nothing (values are raw text, so an
+/// `ENC[...]` string or a clear value simply replaces the old one at its span).
 #[derive(Debug)]
-pub struct DotenvLayout {
-    lines: usize,
-}
-
-impl DotenvLayout {
-    /// Makes room for every edit at the first one, instead of growing the list (it holds
-    /// 200,000 edits for a big file).
-    fn reserve(&self, out: &mut Vec<Edit>) {
-        if out.capacity() == 0 {
-            out.reserve(self.lines + 1);
-        }
-    }
-}
+pub struct DotenvLayout;
 
 impl TextLayout for DotenvLayout {
-    fn encrypted_value(&self, _text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>) {
-        self.reserve(out);
-        out.push(Edit::new(span.bytes.clone(), enc));
+    fn edits_in_text_order(&self) -> bool {
+        // One item per line, walked in line order; the metadata goes at the end.
+        true
     }
 
-    fn comment(&self, span: &Span, text: &str, out: &mut Vec<Edit>) {
-        self.reserve(out);
-        out.push(Edit::new(span.bytes.clone(), text));
+    fn encrypted_value(&self, _text: &str, span: &Span, enc: &str, out: &mut Edits) {
+        out.replace(span.bytes.clone(), enc);
     }
 
-    fn clear_value(
-        &self,
-        _text: &str,
-        span: &Span,
-        value: &Scalar,
-        out: &mut Vec<Edit>,
-    ) -> Result<()> {
-        self.reserve(out);
-        out.push(Edit::new(span.bytes.clone(), value_text(value)?));
+    fn clear_value(&self, _text: &str, span: &Span, value: &Scalar, out: &mut Edits) -> Result<()> {
+        out.replace(span.bytes.clone(), &value_text(value)?);
         Ok(())
     }
 
@@ -380,46 +480,54 @@ pub fn emit(doc: &Document, metadata: Option<&Node>) -> Result<String> {
         .sum();
     let mut out = String::with_capacity(size);
     for item in &doc.items {
-        match item {
-            Item::Comment(c) => {
-                out.push('#');
-                out.push_str(&c.value);
-                out.push('\n');
-            }
-            Item::Entry { key, value } => {
-                if encrypted {
-                    check_key(key)?;
-                }
-                out.push_str(key);
-                out.push('=');
-                match value {
-                    Node::Map(_) | Node::List(_) => {
-                        return Err(emit_error(format!(
-                            "cannot use complex value in dotenv file (the value of {key:?} \
-                             is a map or a list); dotenv holds only flat KEY=value pairs"
-                        )))
-                    }
-                    Node::Null(_) if encrypted => {
-                        return Err(emit_error(format!(
-                            "the value of {key:?} is null, which dotenv cannot hold \
-                             (sops writes `<nil>`, which it cannot decrypt)"
-                        )))
-                    }
-                    // What sops prints for a null (Go's `%v` of nil).
-                    Node::Null(_) => out.push_str("<nil>"),
-                    Node::Scalar(leaf) if encrypted => {
-                        out.push_str(&clear_text_in_encrypted(key, &leaf.value)?)
-                    }
-                    Node::Scalar(leaf) => write_value(&mut out, &leaf.value)?,
-                };
-                out.push('\n');
-            }
-        }
+        emit_item(&mut out, item, encrypted)?;
     }
     if let Some(meta) = metadata {
         out.push_str(&metadata_lines(meta));
     }
     Ok(out)
+}
+
+/// Writes one item as [`emit`] does: `#text` or `KEY=value`, and a line break.
+/// `encrypted`: the file is written with metadata (values are ENC strings or clear
+/// values in their sops plaintext).
+pub fn emit_item(out: &mut String, item: &Item, encrypted: bool) -> Result<()> {
+    match item {
+        Item::Comment(c) => {
+            out.push('#');
+            out.push_str(&c.value);
+            out.push('\n');
+        }
+        Item::Entry { key, value } => {
+            if encrypted {
+                check_key(key)?;
+            }
+            out.push_str(key);
+            out.push('=');
+            match value {
+                Node::Map(_) | Node::List(_) => {
+                    return Err(emit_error(format!(
+                        "cannot use complex value in dotenv file (the value of {key:?} is a \
+                         map or a list); dotenv holds only flat KEY=value pairs"
+                    )))
+                }
+                Node::Null(_) if encrypted => {
+                    return Err(emit_error(format!(
+                        "the value of {key:?} is null, which dotenv cannot hold (sops writes \
+                         `<nil>`, which it cannot decrypt)"
+                    )))
+                }
+                // What sops prints for a null (Go's `%v` of nil).
+                Node::Null(_) => out.push_str("<nil>"),
+                Node::Scalar(leaf) if encrypted => {
+                    out.push_str(&clear_text_in_encrypted(key, &leaf.value)?)
+                }
+                Node::Scalar(leaf) => write_value(out, &leaf.value)?,
+            };
+            out.push('\n');
+        }
+    }
+    Ok(())
 }
 
 /// A key must read back as itself, or the encrypted file fails to decrypt.

@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use super::flatten::{flatten, unflatten};
-use super::{Edit, FoundMetadata, Layout, Parsed, TextLayout};
+use super::{Edit, Edits, FoundMetadata, Layout, Parsed, TextLayout};
 use crate::error::{Error, Location, Result};
 use crate::tree::{Document, Item, Leaf, Node, Scalar, Span};
 
@@ -109,6 +109,7 @@ impl RawComment {
 }
 
 /// A value as read (no `Debug`: it holds the secret).
+#[derive(Clone)]
 struct RawValue {
     value: String,
     /// The value's text (inside the quotes): what a splice replaces.
@@ -121,12 +122,14 @@ struct RawValue {
     next: usize,
 }
 
+#[derive(Clone)]
 struct RawKey {
     name: String,
     value: RawValue,
     comment: RawComment,
 }
 
+#[derive(Clone)]
 struct RawSection {
     name: String,
     /// Start of the header line (None for the implicit `DEFAULT`).
@@ -602,8 +605,9 @@ struct CommentPlace {
 /// What the INI store remembers about a file between parse and write.
 #[derive(Debug)]
 pub struct IniLayout {
-    /// Value tokens by the start of their span.
-    values: HashMap<usize, ValueToken>,
+    /// Value tokens by the start of their span, sorted (a big file has 200,000: a
+    /// sorted list is smaller and quicker to search than a hash map).
+    values: Vec<(usize, ValueToken)>,
     /// Comments that are not written in place, by the start of their span.
     comments: HashMap<usize, CommentPlace>,
     /// Stretches to give back verbatim on decryption (see `TextLayout::verbatim_ranges`).
@@ -617,6 +621,15 @@ fn span(bytes: Range<usize>) -> Span {
 }
 
 impl IniLayout {
+    /// The token of the value whose span starts at `at`.
+    fn value_token(&self, at: usize) -> Option<&ValueToken> {
+        let i = self
+            .values
+            .binary_search_by_key(&at, |(start, _)| *start)
+            .ok()?;
+        Some(&self.values[i].1)
+    }
+
     /// The comment item for `c`, placed in the layout; None when there is no comment.
     fn comment_item(&mut self, text: &str, c: &RawComment) -> Option<Item> {
         if c.is_empty() {
@@ -800,7 +813,7 @@ fn parse_sections(
     let keep_trailing = spliceable && (sops_at.is_none() || written_by_sealant);
 
     let mut layout = IniLayout {
-        values: HashMap::new(),
+        values: Vec::with_capacity(sections.iter().map(|s| s.keys.len()).sum()),
         comments: HashMap::new(),
         verbatim: Vec::new(),
         spliceable,
@@ -813,38 +826,55 @@ fn parse_sections(
             "\n"
         },
     };
+    // `set`/`unset` need the sections as read too (a copy only then).
+    let kept = if sites { sections.clone() } else { Vec::new() };
     let mut items = Vec::with_capacity(sections.len());
-    for s in &sections {
-        if s.name == SOPS_SECTION {
+    // The sections are taken apart as the tree is made: names and values move into
+    // it, and each section is freed when done (not all of them held twice).
+    for s in sections {
+        let RawSection {
+            name,
+            comment,
+            keys,
+            trailing,
+            ..
+        } = s;
+        if name == SOPS_SECTION {
             continue;
         }
-        let mut entries = Vec::with_capacity(s.keys.len() + 1);
-        entries.extend(layout.comment_item(text, &s.comment));
-        for k in &s.keys {
-            layout.values.insert(
-                k.value.inner.start,
+        let mut entries = Vec::with_capacity(keys.len() + 1);
+        entries.extend(layout.comment_item(text, &comment));
+        for k in keys {
+            let RawKey {
+                name,
+                value,
+                comment,
+            } = k;
+            layout.values.push((
+                value.inner.start,
                 ValueToken {
-                    token: k.value.token.clone(),
-                    quote: k.value.quote,
+                    token: value.token,
+                    quote: value.quote,
                 },
-            );
+            ));
             entries.push(Item::Entry {
-                key: k.name.clone(),
+                key: name,
                 value: Node::Scalar(Leaf {
-                    value: Scalar::Str(k.value.value.clone()),
-                    span: Some(span(k.value.inner.clone())),
+                    value: Scalar::Str(value.value),
+                    span: Some(span(value.inner)),
                 }),
             });
-            entries.extend(layout.comment_item(text, &k.comment));
+            entries.extend(layout.comment_item(text, &comment));
         }
         if keep_trailing {
-            entries.extend(layout.comment_item(text, &s.trailing));
+            entries.extend(layout.comment_item(text, &trailing));
         }
         items.push(Item::Entry {
-            key: s.name.clone(),
+            key: name,
             value: Node::Map(entries),
         });
     }
+    layout.values.sort_by_key(|(start, _)| *start);
     layout.verbatim.sort_by_key(|r| r.start);
     Ok((
         Parsed {
@@ -852,7 +882,7 @@ fn parse_sections(
             metadata,
         },
         layout,
-        sections,
+        kept,
     ))
 }
 
@@ -1010,23 +1040,21 @@ pub(crate) fn section_problem(name: &str) -> Option<&'static str> {
 }
 
 impl TextLayout for IniLayout {
+    fn edits_in_text_order(&self) -> bool {
+        // Verbatim ranges become region hints, which need every edit.
+        self.verbatim.is_empty()
+    }
     fn can_splice(&self) -> bool {
         self.spliceable
     }
 
-    fn encrypted_value(&self, _text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>) {
+    fn encrypted_value(&self, _text: &str, span: &Span, enc: &str, out: &mut Edits) {
         out.push(Edit::new(span.bytes.clone(), enc));
     }
 
-    fn clear_value(
-        &self,
-        _text: &str,
-        span: &Span,
-        value: &Scalar,
-        out: &mut Vec<Edit>,
-    ) -> Result<()> {
+    fn clear_value(&self, _text: &str, span: &Span, value: &Scalar, out: &mut Edits) -> Result<()> {
         let s = value_string(value);
-        match self.values.get(&span.bytes.start) {
+        match self.value_token(span.bytes.start) {
             Some(t) if safe_in(t.quote, &s) => out.push(Edit::new(span.bytes.clone(), s)),
             Some(t) => out.push(Edit::new(t.token.clone(), fresh_token(&s)?)),
             None => out.push(Edit::new(span.bytes.clone(), fresh_token(&s)?)),
@@ -1036,13 +1064,13 @@ impl TextLayout for IniLayout {
 
     fn decrypted_form(&self, _text: &str, span: &Span, value: &Scalar) -> Option<String> {
         let s = value_string(value);
-        match self.values.get(&span.bytes.start) {
+        match self.value_token(span.bytes.start) {
             Some(t) if safe_in(t.quote, &s) => Some(s),
             _ => fresh_token(&s).ok(),
         }
     }
 
-    fn comment(&self, span: &Span, text: &str, out: &mut Vec<Edit>) {
+    fn comment(&self, span: &Span, text: &str, out: &mut Edits) {
         match self.comments.get(&span.bytes.start) {
             Some(place) => {
                 let line = if place.new_line {

@@ -32,7 +32,7 @@ use std::ops::Range;
 
 use crate::error::{code, Error, Location, Result};
 use crate::store::patch::sites::{SiteRecorder, Sites};
-use crate::store::{Edit, FoundMetadata, Parsed};
+use crate::store::{Edit, Edits, FoundMetadata, Parsed};
 use crate::tree::{Document, Holder, Item, Leaf, ListItem, Node, Scalar, Span, Style};
 use crate::treepath::Step;
 
@@ -85,16 +85,14 @@ pub struct TopLayout {
 }
 
 impl crate::store::TextLayout for TopLayout {
-    fn encrypted_value(&self, _text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>) {
+    fn edits_in_text_order(&self) -> bool {
+        // Members in text order; the metadata goes before the closing brace.
+        true
+    }
+    fn encrypted_value(&self, _text: &str, span: &Span, enc: &str, out: &mut Edits) {
         out.push(Edit::new(span.bytes.clone(), render_encrypted(enc)));
     }
-    fn clear_value(
-        &self,
-        _text: &str,
-        span: &Span,
-        value: &Scalar,
-        out: &mut Vec<Edit>,
-    ) -> Result<()> {
+    fn clear_value(&self, _text: &str, span: &Span, value: &Scalar, out: &mut Edits) -> Result<()> {
         out.push(Edit::new(span.bytes.clone(), render_value(value)?));
         Ok(())
     }

@@ -31,7 +31,7 @@ use std::path::Path;
 
 use crate::engine::{Splice, ValueRef};
 use crate::error::{Error, Location, Result};
-use crate::tree::{Document, Node, Scalar, Span};
+use crate::tree::{Document, Item, Node, Scalar, Span};
 use hints::LayoutHints;
 
 /// A file format sealant reads and writes.
@@ -100,17 +100,18 @@ pub trait TextLayout: fmt::Debug {
         true
     }
 
+    /// Whether a walk reports this text's changes in text order, so that they can be
+    /// written out as they come ([`Edits::ordered`]). A wrong `true` costs a second
+    /// walk, never a wrong file: an edit out of order voids the ordered output.
+    fn edits_in_text_order(&self) -> bool {
+        false
+    }
+
     /// Writes an `ENC[...]` string in place of the clear value at `span`.
-    fn encrypted_value(&self, text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>);
+    fn encrypted_value(&self, text: &str, span: &Span, enc: &str, out: &mut Edits);
 
     /// Writes a clear value in place of the `ENC[...]` string at `span`.
-    fn clear_value(
-        &self,
-        text: &str,
-        span: &Span,
-        value: &Scalar,
-        out: &mut Vec<Edit>,
-    ) -> Result<()>;
+    fn clear_value(&self, text: &str, span: &Span, value: &Scalar, out: &mut Edits) -> Result<()>;
 
     /// The clear text a decryption would write for `value` at `span` once it is
     /// encrypted in place, or `None` when that cannot be predicted. Where it differs from
@@ -118,13 +119,13 @@ pub trait TextLayout: fmt::Debug {
     fn decrypted_form(&self, text: &str, span: &Span, value: &Scalar) -> Option<String>;
 
     /// Replaces a comment's text (`span` covers the text after the comment character).
-    fn comment(&self, span: &Span, text: &str, out: &mut Vec<Edit>) {
-        out.push(Edit::new(span.bytes.clone(), text));
+    fn comment(&self, span: &Span, text: &str, out: &mut Edits) {
+        out.replace(span.bytes.clone(), text);
     }
 
     /// A sops list-element comment (`- ENC[...,type:comment]`, YAML only) decrypted back
     /// to a comment line.
-    fn list_element_comment(&self, span: &Span, text: &str, out: &mut Vec<Edit>) {
+    fn list_element_comment(&self, span: &Span, text: &str, out: &mut Edits) {
         self.comment(span, text, out);
     }
 
@@ -191,6 +192,41 @@ pub fn parse<'a>(format: Format, input: &'a [u8], file: &str, stage: Stage) -> R
         layout,
         text,
     })
+}
+
+/// A file read one item at a time: a flat format (dotenv), whose walk then never holds
+/// the tree of a big file, only the item at hand. The whole text is checked and the
+/// metadata read first, so errors come as [`parse`] gives them.
+pub struct FlatSource<'a> {
+    pub metadata: Option<FoundMetadata>,
+    pub layout: Layout,
+    pub text: &'a str,
+    /// The one document's items, in text order.
+    pub items: Box<dyn Iterator<Item = Result<Item>> + 'a>,
+}
+
+/// `input` as a [`FlatSource`] if `format` is flat; `None` for the other formats.
+pub fn parse_flat<'a>(
+    format: Format,
+    input: &'a [u8],
+    file: &str,
+) -> Option<Result<FlatSource<'a>>> {
+    match format {
+        Format::Dotenv => {
+            Some(as_text(input, file).and_then(|text| dotenv::parse_flat(text, file)))
+        }
+        _ => None,
+    }
+}
+
+/// Writes one item of a flat document afresh, as [`emit`] writes it without metadata.
+pub fn emit_flat_item(format: Format, item: &Item, out: &mut String) -> Result<()> {
+    match format {
+        Format::Dotenv => dotenv::emit_item(out, item, false),
+        _ => Err(Error::Internal(
+            "only a flat format is written item by item",
+        )),
+    }
 }
 
 /// The input as text: every format but binary is UTF-8. The error names the line and
@@ -286,7 +322,7 @@ pub fn emit_value(format: Format, node: &Node) -> Result<Vec<u8>> {
 pub struct TextSplice<'a> {
     text: &'a str,
     layout: &'a dyn TextLayout,
-    pub edits: Vec<Edit>,
+    edits: Edits<'a>,
     /// The first value that could not be written in this format.
     pub error: Option<Error>,
     /// Position of the next value in walk order, the key of layout hints.
@@ -297,11 +333,31 @@ pub struct TextSplice<'a> {
 }
 
 impl<'a> TextSplice<'a> {
+    /// A splice that collects its edits and applies them sorted at the end: for any
+    /// layout, and what alias copies and verbatim regions need.
     pub fn new(text: &'a str, layout: &'a dyn TextLayout) -> Self {
+        Self::with_edits(text, layout, Edits::collect(text))
+    }
+
+    /// A splice that writes each edit into the output as it comes (see [`Edits`]):
+    /// only for a layout whose edits come in text order, and, when decrypting, with the
+    /// metadata `cuts` given here rather than at the end. Its `finish_*` return `None`
+    /// if an edit came out of order after all; run again with [`TextSplice::new`].
+    pub fn ordered(
+        text: &'a str,
+        layout: &'a dyn TextLayout,
+        cuts: &[Range<usize>],
+        capacity: usize,
+    ) -> Self {
+        let cuts = cuts.iter().map(|r| Edit::new(r.clone(), "")).collect();
+        Self::with_edits(text, layout, Edits::ordered(text, cuts, capacity))
+    }
+
+    fn with_edits(text: &'a str, layout: &'a dyn TextLayout, edits: Edits<'a>) -> Self {
         TextSplice {
             text,
             layout,
-            edits: Vec::new(),
+            edits,
             error: None,
             ordinal: 0,
             hints: LayoutHints::default(),
@@ -322,19 +378,25 @@ impl<'a> TextSplice<'a> {
         let Some(l) = self.layout.as_yaml() else {
             return Ok(());
         };
-        // Alias copies written in place of their alias: edit start -> the alias text.
-        let mut copies = std::collections::HashMap::new();
-        for (edit, original) in l.alias_edits(self.text, docs)? {
-            copies.insert(edit.range.start, original);
-            self.edits.push(edit);
-        }
-        if copies.is_empty() {
+        let alias_edits = l.alias_edits(self.text, docs)?;
+        if alias_edits.is_empty() {
             return Ok(());
         }
+        // Region hints need every edit: an ordered splice cannot give them.
+        let Some(edits) = self.edits.collected() else {
+            self.edits.void();
+            return Ok(());
+        };
+        // Alias copies written in place of their alias: edit start -> the alias text.
+        let mut copies = std::collections::HashMap::new();
+        for (edit, original) in alias_edits {
+            copies.insert(edit.range.start, original);
+            edits.push(edit);
+        }
         // Where each copy lands in the encrypted text (before metadata is added).
-        self.edits.sort_by_key(|e| (e.range.start, e.range.end));
+        edits.sort_by_key(|e| (e.range.start, e.range.end));
         let mut delta: isize = 0;
-        for e in &self.edits {
+        for e in edits.iter() {
             if let Some(original) = copies.remove(&e.range.start) {
                 self.hints.regions.push(hints::Region {
                     offset: (e.range.start as isize + delta) as usize,
@@ -355,14 +417,18 @@ impl<'a> TextSplice<'a> {
         if ranges.is_empty() {
             return;
         }
-        self.edits.sort_by_key(|e| (e.range.start, e.range.end));
+        let Some(edits) = self.edits.collected() else {
+            self.edits.void();
+            return;
+        };
+        edits.sort_by_key(|e| (e.range.start, e.range.end));
         let mut delta: isize = 0;
         let mut i = 0;
         for range in ranges {
             // Edits before the range move its start; one across its start spoils it.
             let mut whole = true;
-            while i < self.edits.len() && self.edits[i].range.start < range.start {
-                let e = &self.edits[i];
+            while i < edits.len() && edits[i].range.start < range.start {
+                let e = &edits[i];
                 whole &= e.range.end <= range.start;
                 delta += e.text.len() as isize - e.range.len() as isize;
                 i += 1;
@@ -372,8 +438,8 @@ impl<'a> TextSplice<'a> {
             let mut encrypted = String::new();
             let mut at = range.start;
             let mut edited = false;
-            while i < self.edits.len() && self.edits[i].range.start < range.end {
-                let e = &self.edits[i];
+            while i < edits.len() && edits[i].range.start < range.end {
+                let e = &edits[i];
                 whole &= e.range.end <= range.end && e.range.start >= at;
                 if whole {
                     encrypted.push_str(&self.text[at..e.range.start]);
@@ -397,25 +463,35 @@ impl<'a> TextSplice<'a> {
         }
     }
 
-    /// The encrypted text: edits applied, metadata added.
-    pub fn finish_encrypted(mut self, metadata: &Node) -> Result<String> {
+    /// The encrypted text: edits applied, metadata added. `None`: see [`Self::ordered`].
+    pub fn finish_encrypted(mut self, metadata: &Node) -> Result<Option<String>> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let inserts = self.layout.insert_metadata(self.text, metadata)?;
-        self.edits.extend(inserts);
-        apply_edits(self.text, &mut self.edits)
+        for edit in self.layout.insert_metadata(self.text, metadata)? {
+            self.edits.push(edit);
+        }
+        self.edits.finish()
     }
 
     /// The clear text: edits applied, metadata cut out. Also says whether any alias was
-    /// restored from a region hint (the caller then checks the text's meaning).
-    pub fn finish_decrypted(mut self, metadata: &FoundMetadata) -> Result<(String, bool)> {
+    /// restored from a region hint (the caller then checks the text's meaning). `None`:
+    /// see [`Self::ordered`].
+    pub fn finish_decrypted(mut self, metadata: &FoundMetadata) -> Result<Option<(String, bool)>> {
         if let Some(e) = self.error {
             return Err(e);
         }
+        let regions = std::mem::take(&mut self.hints.regions);
+        let Some(edits) = self.edits.collected() else {
+            // The cuts were given up front; region hints need every edit.
+            if !regions.is_empty() {
+                return Ok(None);
+            }
+            return Ok(self.edits.finish()?.map(|text| (text, false)));
+        };
         // Alias copies that are still exactly as written go back to their alias.
         let mut restored = false;
-        for region in std::mem::take(&mut self.hints.regions) {
+        for region in regions {
             let mut at = region.offset;
             for m in &metadata.ranges {
                 if m.start <= at {
@@ -428,15 +504,13 @@ impl<'a> TextSplice<'a> {
                 .get(range.clone())
                 .is_some_and(|t| hints::region_digest(t) == region.digest);
             if intact {
-                self.edits
-                    .retain(|e| e.range.end <= range.start || e.range.start >= range.end);
-                self.edits.push(Edit::new(range, region.original));
+                edits.retain(|e| e.range.end <= range.start || e.range.start >= range.end);
+                edits.push(Edit::new(range, region.original));
                 restored = true;
             }
         }
-        self.edits
-            .extend(metadata.ranges.iter().map(|r| Edit::new(r.clone(), "")));
-        Ok((apply_edits(self.text, &mut self.edits)?, restored))
+        edits.extend(metadata.ranges.iter().map(|r| Edit::new(r.clone(), "")));
+        Ok(self.edits.finish()?.map(|text| (text, restored)))
     }
 }
 
@@ -526,6 +600,247 @@ impl Edit {
     }
 }
 
+/// Where a splice's edits go.
+///
+/// Collected, they are sorted and applied at the end ([`apply_edits`]). Ordered, each is
+/// written into the output as it comes: on a big file the edits with their `ENC[...]`
+/// strings were as large as the output, and now never all exist at once. An edit that
+/// comes a little out of text order (a YAML line comment is walked before the value on
+/// its line) is written into the recent output; one that comes before text written
+/// longer ago voids the output, and [`Edits::finish`] says so: the caller then runs
+/// again collecting.
+pub struct Edits<'t> {
+    source: &'t str,
+    state: EditState,
+}
+
+enum EditState {
+    Collect(Vec<Edit>),
+    Ordered(Ordered),
+}
+
+struct Ordered {
+    out: String,
+    /// How much of the source is written (the edits in it applied).
+    at: usize,
+    /// The last edits written, in text order, for edits that come late.
+    recent: std::collections::VecDeque<Placed>,
+    /// Whether edits older than `recent` were written.
+    forgotten: bool,
+    /// Edits known before the walk (metadata cuts), sorted; each is written when the
+    /// walk's edits pass it.
+    pending: std::iter::Peekable<std::vec::IntoIter<Edit>>,
+    void: Option<Void>,
+}
+
+/// Where an edit was written: its source range, and where its text ends in the output.
+#[derive(Clone, Copy)]
+struct Placed {
+    start: usize,
+    end: usize,
+    out_end: usize,
+    /// A pending edit: it sorts after the walk's edits at the same place.
+    pending: bool,
+}
+
+impl Placed {
+    /// Whether a walk's edit at `key` goes after this one in sorted order.
+    fn before(&self, key: (usize, usize)) -> bool {
+        let own = (self.start, self.end);
+        own < key || (own == key && !self.pending)
+    }
+}
+
+/// How many written edits a late edit may go before.
+const RECENT: usize = 32;
+/// How much output a late edit may move (it is written by moving what follows).
+const LATE_MOVE: usize = 64 * 1024;
+
+#[derive(Clone, Copy)]
+enum Void {
+    /// An edit came out of text order: collecting would have sorted it.
+    OutOfOrder,
+    /// An edit outside the text or inside a character: a bug in a store.
+    Invalid,
+}
+
+impl<'t> Edits<'t> {
+    /// Edits to collect, sort and apply at the end.
+    pub fn collect(source: &'t str) -> Self {
+        Edits {
+            source,
+            state: EditState::Collect(Vec::new()),
+        }
+    }
+
+    /// Edits written as they come, with `pending` edits merged in at their places.
+    /// `capacity`: the expected size of the output.
+    pub fn ordered(source: &'t str, mut pending: Vec<Edit>, capacity: usize) -> Self {
+        pending.sort_by_key(|e| (e.range.start, e.range.end));
+        Edits {
+            source,
+            state: EditState::Ordered(Ordered {
+                out: String::with_capacity(capacity),
+                at: 0,
+                recent: std::collections::VecDeque::with_capacity(RECENT + 1),
+                forgotten: false,
+                pending: pending.into_iter().peekable(),
+                void: None,
+            }),
+        }
+    }
+
+    /// Replaces `range` of the source by `text`.
+    pub fn push(&mut self, edit: Edit) {
+        match &mut self.state {
+            EditState::Collect(edits) => edits.push(edit),
+            EditState::Ordered(o) => o.write(self.source, edit.range, &edit.text),
+        }
+    }
+
+    /// [`Edits::push`] without making a `String` when the edit is written at once.
+    pub fn replace(&mut self, range: Range<usize>, text: &str) {
+        match &mut self.state {
+            EditState::Collect(edits) => edits.push(Edit::new(range, text)),
+            EditState::Ordered(o) => o.write(self.source, range, text),
+        }
+    }
+
+    /// The collected edits; `None` when they are written as they come.
+    pub fn collected(&mut self) -> Option<&mut Vec<Edit>> {
+        match &mut self.state {
+            EditState::Collect(edits) => Some(edits),
+            EditState::Ordered(_) => None,
+        }
+    }
+
+    /// The collected edits (none for ordered edits, which are written already).
+    pub fn into_vec(self) -> Vec<Edit> {
+        match self.state {
+            EditState::Collect(edits) => edits,
+            EditState::Ordered(_) => Vec::new(),
+        }
+    }
+
+    /// Gives up an ordered output: [`Edits::finish`] will ask to run again collecting.
+    pub fn void(&mut self) {
+        if let EditState::Ordered(o) = &mut self.state {
+            o.void.get_or_insert(Void::OutOfOrder);
+        }
+    }
+
+    /// The text with every edit applied; `None` if an ordered output was voided.
+    pub fn finish(self) -> Result<Option<String>> {
+        let mut o = match self.state {
+            EditState::Collect(mut edits) => return apply_edits(self.source, &mut edits).map(Some),
+            EditState::Ordered(o) => o,
+        };
+        while let Some(p) = o.pending.next() {
+            o.write_one(self.source, p.range, &p.text, true);
+        }
+        match o.void {
+            None => {
+                o.out.push_str(&self.source[o.at..]);
+                Ok(Some(o.out))
+            }
+            Some(Void::OutOfOrder) => Ok(None),
+            Some(Void::Invalid) => Err(Error::Internal(
+                "a change to the file falls outside it; nothing was written (please report \
+                 this)",
+            )),
+        }
+    }
+}
+
+impl Ordered {
+    fn write(&mut self, source: &str, range: Range<usize>, text: &str) {
+        // Known edits that sort before this one go first (ties: the walk's edit first,
+        // as a stable sort of the collected edits would have it).
+        while let Some(p) = self
+            .pending
+            .next_if(|p| (p.range.start, p.range.end) < (range.start, range.end))
+        {
+            self.write_one(source, p.range, &p.text, true);
+        }
+        self.write_one(source, range, text, false);
+    }
+
+    /// Writes the source up to `range`, then `text` in its place; or, for an edit that
+    /// comes late, `text` into the output already written.
+    fn write_one(&mut self, source: &str, range: Range<usize>, text: &str, pending: bool) {
+        if self.void.is_some() {
+            return;
+        }
+        let in_bounds = range.start <= range.end
+            && range.end <= source.len()
+            && source.is_char_boundary(range.start)
+            && source.is_char_boundary(range.end);
+        if !in_bounds {
+            self.void = Some(Void::Invalid);
+            return;
+        }
+        if range.start < self.at {
+            // Pending edits are never late: they are written before any edit after them.
+            self.write_late(range, text);
+            return;
+        }
+        self.out.push_str(&source[self.at..range.start]);
+        self.out.push_str(text);
+        self.at = range.end;
+        self.remember(self.recent.len(), range, self.out.len(), pending);
+    }
+
+    /// An edit that sorts before some written ones: it goes after the written edits that
+    /// sort before it or equal it (where a stable sort would put it), into the source
+    /// text copied between two edits. Otherwise (it overlaps one, or its place is no
+    /// longer known) the output is void.
+    fn write_late(&mut self, range: Range<usize>, text: &str) {
+        let k = self
+            .recent
+            .partition_point(|p| p.before((range.start, range.end)));
+        let (src_end, out_end) = match k.checked_sub(1).map(|i| self.recent[i]) {
+            Some(p) => (p.end, p.out_end),
+            None if !self.forgotten => (0, 0),
+            None => return self.out_of_order(),
+        };
+        let fits =
+            range.start >= src_end && self.recent.get(k).is_some_and(|n| n.start >= range.end);
+        if !fits {
+            return self.out_of_order();
+        }
+        let at = out_end + (range.start - src_end);
+        if self.out.len() - at > LATE_MOVE {
+            return self.out_of_order();
+        }
+        self.out.replace_range(at..at + range.len(), text);
+        let grown = text.len() as isize - range.len() as isize;
+        for p in self.recent.range_mut(k..) {
+            p.out_end = (p.out_end as isize + grown) as usize;
+        }
+        self.remember(k, range, at + text.len(), false);
+    }
+
+    fn remember(&mut self, index: usize, range: Range<usize>, out_end: usize, pending: bool) {
+        self.recent.insert(
+            index,
+            Placed {
+                start: range.start,
+                end: range.end,
+                out_end,
+                pending,
+            },
+        );
+        if self.recent.len() > RECENT {
+            self.recent.pop_front();
+            self.forgotten = true;
+        }
+    }
+
+    fn out_of_order(&mut self) {
+        self.void = Some(Void::OutOfOrder);
+    }
+}
+
 /// Applies edits to `source`. Edits are sorted by position here; they must not overlap
 /// (an insertion, `a..a`, may touch a neighbour). Overlapping edits are a bug in a store:
 /// refuse them rather than write a damaged file.
@@ -582,5 +897,108 @@ mod tests {
                 .exit_code(),
             1
         );
+    }
+
+    /// Ordered edits (with `pending` ones) as written, or `None` if voided.
+    fn ordered(source: &str, edits: &[Edit], pending: &[Edit]) -> Option<String> {
+        let mut e = Edits::ordered(source, pending.to_vec(), 0);
+        for edit in edits {
+            e.replace(edit.range.clone(), &edit.text);
+        }
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn ordered_edits_write_late_ones_into_recent_output() {
+        let text = "a: 1 # c\nb: 2\n";
+        // The line comment first, then the value before it: as the YAML walk does.
+        let edits = [
+            Edit::new(7..8, "C"),
+            Edit::new(3..4, "ENC"),
+            Edit::new(12..13, "ENC2"),
+        ];
+        assert_eq!(
+            ordered(text, &edits, &[]).as_deref(),
+            Some("a: ENC # C\nb: ENC2\n")
+        );
+        // An insertion before a replacement at the same place goes first, as sorted.
+        let edits = [Edit::new(3..4, "X"), Edit::new(3..3, "+")];
+        assert_eq!(
+            ordered(text, &edits, &[]).as_deref(),
+            Some("a: +X # c\nb: 2\n")
+        );
+        // Overlaps void the output (collecting then reports them).
+        let edits = [Edit::new(3..6, "X"), Edit::new(4..5, "Y")];
+        assert_eq!(ordered(text, &edits, &[]), None);
+        // Pending cuts merge in where they sort.
+        let cut = [Edit::new(9..14, "")];
+        let edits = [Edit::new(3..4, "ENC")];
+        assert_eq!(ordered(text, &edits, &cut).as_deref(), Some("a: ENC # c\n"));
+    }
+
+    #[test]
+    fn ordered_edits_refuse_what_is_outside_the_text() {
+        let mut e = Edits::ordered("héllo", Vec::new(), 0);
+        e.replace(2..3, "x");
+        assert_eq!(e.finish().unwrap_err().exit_code(), 1);
+        let mut e = Edits::ordered("hello", Vec::new(), 0);
+        e.replace(4..9, "x");
+        assert_eq!(e.finish().unwrap_err().exit_code(), 1);
+    }
+
+    #[test]
+    fn late_edits_older_than_the_recent_ones_void_the_output() {
+        let text = "x".repeat(200);
+        let mut edits: Vec<Edit> = (1..100).map(|i| Edit::new(2 * i..2 * i + 1, "E")).collect();
+        edits.push(Edit::new(0..1, "late"));
+        assert_eq!(ordered(&text, &edits, &[]), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever order edits come in, an ordered output that is not void is exactly
+        /// what sorting and applying them gives.
+        #[test]
+        fn ordered_edits_agree_with_sorted_ones(
+            len in 0usize..60,
+            raw in proptest::collection::vec((0usize..60, 0usize..4, "[a-z]{0,3}", 0usize..3), 0..12),
+            swaps in proptest::collection::vec(0usize..12, 0..6),
+            n_pending in 0usize..3,
+        ) {
+            let text: String = (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            // Non-overlapping edits in text order.
+            let mut edits = Vec::new();
+            let mut at = 0;
+            for (gap, width, repl, _) in &raw {
+                let start = at + gap % 5;
+                let end = start + width;
+                if end > len {
+                    break;
+                }
+                edits.push(Edit::new(start..end, repl.clone()));
+                at = end;
+            }
+            // Some become pending cuts; the rest come with a few neighbours swapped.
+            let pending: Vec<Edit> = edits
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| n_pending > 0 && i % (n_pending + 2) == 1)
+                .map(|(_, e)| e.clone())
+                .collect();
+            let mut walk: Vec<Edit> = edits.iter().filter(|e| !pending.contains(e)).cloned().collect();
+            let sorted_ok = swaps.is_empty();
+            for s in swaps {
+                if walk.len() > 1 {
+                    let i = s % (walk.len() - 1);
+                    walk.swap(i, i + 1);
+                }
+            }
+            let mut all = walk.clone();
+            all.extend(pending.iter().cloned());
+            let expected = apply_edits(&text, &mut all).unwrap();
+            match ordered(&text, &walk, &pending) {
+                Some(got) => proptest::prop_assert_eq!(got, expected),
+                None => proptest::prop_assert!(!sorted_ok, "edits in order were voided"),
+            }
+        }
     }
 }

@@ -526,7 +526,7 @@ fn the_sops_vector_decrypts_to_sops_output_through_emission() {
 /// layout, as the walk would.
 fn fake_encrypt(text: &str) -> String {
     let (parsed, layout) = parse_ini(text, "t.ini").unwrap();
-    let mut edits = Vec::new();
+    let mut edits = crate::store::Edits::collect(text);
     for item in &parsed.docs[0].items {
         let Item::Entry {
             value: Node::Map(entries),
@@ -550,7 +550,7 @@ fn fake_encrypt(text: &str) -> String {
             }
         }
     }
-    crate::store::apply_edits(text, &mut edits).unwrap()
+    edits.finish().unwrap().unwrap()
 }
 
 #[test]
@@ -639,13 +639,13 @@ fn decrypted_values_go_back_in_their_quotes_or_are_requoted() {
             _ => None,
         })
         .collect();
-    let mut edits = Vec::new();
+    let mut edits = crate::store::Edits::collect(text);
     for (span, v) in spans.iter().zip(["x y", "a;b", "x"]) {
         layout
             .clear_value(text, span, &Scalar::Str(v.into()), &mut edits)
             .unwrap();
     }
-    let out = crate::store::apply_edits(text, &mut edits).unwrap();
+    let out = edits.finish().unwrap().unwrap();
     assert_eq!(out, "a = \"x y\"\nb = `a;b`\nc = x ; c\n");
     assert_eq!(
         layout.decrypted_form(text, &spans[1], &Scalar::Str("a;b".into())),

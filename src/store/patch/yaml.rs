@@ -10,7 +10,7 @@ use super::{
 };
 use crate::error::Result;
 use crate::store::yaml::{flow_key, flow_text, YamlLayout};
-use crate::store::Edit;
+use crate::store::{Edit, Edits};
 use crate::tree::{Document, Item, Leaf, ListItem, Node};
 use crate::treepath::Step;
 use crate::yaml_fmt::emit::{emit_documents, emit_node};
@@ -105,7 +105,10 @@ impl Cx<'_> {
         if let Some(span) = old_span.filter(|s| !s.bytes.is_empty()) {
             match new {
                 Node::Scalar(leaf) => {
-                    self.layout.write_clear(self.text, span, &leaf.value, out);
+                    let mut edits = Edits::collect(self.text);
+                    self.layout
+                        .write_clear(self.text, span, &leaf.value, &mut edits);
+                    out.extend(edits.into_vec());
                     return Ok(());
                 }
                 Node::Null(_) => {

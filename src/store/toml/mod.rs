@@ -12,7 +12,7 @@ mod parse;
 
 use std::ops::Range;
 
-use super::{Edit, FoundMetadata, Layout, Parsed, TextLayout};
+use super::{Edit, Edits, FoundMetadata, Layout, Parsed, TextLayout};
 use crate::error::Result;
 use crate::tree::{Document, Node, Scalar, Span};
 use emit::Quote;
@@ -53,18 +53,17 @@ pub fn emit(doc: &Document, metadata: Option<&Node>) -> Result<String> {
 }
 
 impl TextLayout for TomlLayout {
-    fn encrypted_value(&self, text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>) {
+    fn edits_in_text_order(&self) -> bool {
+        // Tables are walked in the order of the tree, which is the text's unless a table
+        // is defined after its sub-tables (then the ordered edits give up and collect).
+        true
+    }
+    fn encrypted_value(&self, text: &str, span: &Span, enc: &str, out: &mut Edits) {
         let quote = Quote::of(&text[span.bytes.clone()]).for_ciphertext();
         out.push(Edit::new(span.bytes.clone(), quote.wrap(enc)));
     }
 
-    fn clear_value(
-        &self,
-        text: &str,
-        span: &Span,
-        value: &Scalar,
-        out: &mut Vec<Edit>,
-    ) -> Result<()> {
+    fn clear_value(&self, text: &str, span: &Span, value: &Scalar, out: &mut Edits) -> Result<()> {
         let quote = Quote::of(&text[span.bytes.clone()]);
         out.push(Edit::new(
             span.bytes.clone(),

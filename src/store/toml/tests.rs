@@ -422,15 +422,17 @@ fn ciphertexts_keep_the_quotes_and_values_come_back_in_them() {
             in_flow: false,
             holder: crate::tree::Holder::None,
         };
-        let mut out = Vec::new();
+        let mut out = crate::store::Edits::collect(token);
         layout.encrypted_value(token, &span(token), "ENC", &mut out);
+        let out = out.into_vec();
         assert_eq!(out[0].text, *enc_token);
         // What decrypting writes is what `decrypted_form` predicted: no hint needed
         // when it equals the original token.
-        let mut back = Vec::new();
+        let mut back = crate::store::Edits::collect(enc_token);
         layout
             .clear_value(enc_token, &span(enc_token), value, &mut back)
             .unwrap();
+        let back = back.into_vec();
         assert_eq!(
             layout.decrypted_form(token, &span(token), value).as_deref(),
             Some(back[0].text.as_str())

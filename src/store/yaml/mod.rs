@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use super::patch::sites::Sites;
-use super::{Edit, FoundMetadata, Parsed};
+use super::{Edit, Edits, FoundMetadata, Parsed};
 use crate::crypto::looks_encrypted;
 use crate::error::{code, Error, Result};
 use crate::tree::{Document, Holder, Item, Leaf, ListItem, Node, Scalar, Span, Style};
@@ -117,26 +117,26 @@ fn metadata_cut(text: &str, range: Range<usize>) -> Range<usize> {
 }
 
 impl super::TextLayout for YamlLayout {
+    fn edits_in_text_order(&self) -> bool {
+        // Line comments are walked just before the value on their line, which the
+        // ordered edits allow. Not so: alias copies and region hints (they need every
+        // edit), and the `sops` block added at the end of each of several documents.
+        self.aliases.is_empty() && self.content_ends.len() <= 1
+    }
     fn can_splice(&self) -> bool {
         !self.root_flow
     }
-    fn encrypted_value(&self, text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>) {
+    fn encrypted_value(&self, text: &str, span: &Span, enc: &str, out: &mut Edits) {
         self.write_encrypted(text, span, enc, out);
     }
-    fn clear_value(
-        &self,
-        text: &str,
-        span: &Span,
-        value: &Scalar,
-        out: &mut Vec<Edit>,
-    ) -> Result<()> {
+    fn clear_value(&self, text: &str, span: &Span, value: &Scalar, out: &mut Edits) -> Result<()> {
         self.write_clear(text, span, value, out);
         Ok(())
     }
     fn decrypted_form(&self, _text: &str, span: &Span, value: &Scalar) -> Option<String> {
         self.predict_clear(span, value)
     }
-    fn list_element_comment(&self, span: &Span, text: &str, out: &mut Vec<Edit>) {
+    fn list_element_comment(&self, span: &Span, text: &str, out: &mut Edits) {
         self.write_list_element_comment(span, text, out);
     }
     fn insert_metadata(&self, text: &str, metadata: &Node) -> Result<Vec<Edit>> {
@@ -198,7 +198,7 @@ impl YamlLayout {
 
     /// Edits that replace the value at `span` by `replacement`, keeping a comment on a
     /// block scalar's header line in place.
-    fn replace(&self, text: &str, span: &Span, replacement: String, out: &mut Vec<Edit>) {
+    fn replace(&self, text: &str, span: &Span, replacement: String, out: &mut Edits) {
         let Some(comment) = self.header_comments.get(&span.bytes.start) else {
             out.push(Edit::new(span.bytes.clone(), replacement));
             return;
@@ -223,7 +223,7 @@ impl YamlLayout {
     }
 
     /// Writes an `ENC[...]` string in place of a clear value.
-    fn write_encrypted(&self, text: &str, span: &Span, enc: &str, out: &mut Vec<Edit>) {
+    fn write_encrypted(&self, text: &str, span: &Span, enc: &str, out: &mut Edits) {
         let replacement = match span.style {
             Style::SingleQuoted => format!("'{enc}'"),
             Style::DoubleQuoted => format!("\"{enc}\""),
@@ -249,7 +249,7 @@ impl YamlLayout {
     }
 
     /// Writes a clear value in place of its `ENC[...]` string.
-    pub(crate) fn write_clear(&self, text: &str, span: &Span, value: &Scalar, out: &mut Vec<Edit>) {
+    pub(crate) fn write_clear(&self, text: &str, span: &Span, value: &Scalar, out: &mut Edits) {
         let rendered = self.render(span, value);
         let rendered = if self.crlf {
             rendered.replace('\n', "\r\n")
@@ -313,7 +313,7 @@ impl YamlLayout {
 
     /// Turns a sops list-element comment (`- ENC[...,type:comment]`) back into a
     /// comment line at the dash's place.
-    fn write_list_element_comment(&self, span: &Span, text: &str, out: &mut Vec<Edit>) {
+    fn write_list_element_comment(&self, span: &Span, text: &str, out: &mut Edits) {
         let start = match span.holder {
             Holder::Dash { at, .. } => at,
             _ => span.bytes.start,
