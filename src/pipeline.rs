@@ -196,7 +196,7 @@ impl Seal<'_> {
         } = source;
         let cipher = ValueCipher::new(self.data_key);
         let rules = self.rules()?;
-        let mut splice = TextSplice::ordered(text, layout.as_ref(), &[], 4 * text.len() + 4096);
+        let mut splice = TextSplice::ordered(text, layout.as_ref(), &[], encrypted_size(text));
         let stash = self.previous.map(|p| &p.stash);
         let mut walk = engine::ItemWalk::encrypt(&cipher, &rules, &mut splice, stash);
         for item in items {
@@ -225,9 +225,7 @@ impl Seal<'_> {
         // afresh.
         let spliced = self.splice && self.output == input && layout.can_splice();
         let mut splice = if ordered && spliced && layout.edits_in_text_order() {
-            // ENC strings make the text about three times longer; the capacity is only
-            // reserved, so an overestimate costs no memory that is used.
-            TextSplice::ordered(text, layout.as_ref(), &[], 4 * text.len() + 4096)
+            TextSplice::ordered(text, layout.as_ref(), &[], encrypted_size(text))
         } else {
             TextSplice::new(text, layout.as_ref())
         };
@@ -295,6 +293,13 @@ impl Seal<'_> {
             .finish_encrypted(&metadata.to_node())?
             .map(String::into_bytes))
     }
+}
+
+/// The room to reserve for the encrypted text of `text`: ENC strings make a text about
+/// three times longer. Only what is written is touched; a big file grows the buffer once
+/// or twice (a large block grows in place, without a copy).
+fn encrypted_size(text: &str) -> usize {
+    text.len().saturating_mul(2).saturating_add(4096)
 }
 
 /// A clear file to seal: its tree, or, for a flat format spliced into its own text, its
